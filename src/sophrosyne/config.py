@@ -1,0 +1,54 @@
+"""Settings: every knob Sophrosyne reads from the environment (prefix ``SOPHROSYNE_``).
+
+Nothing is read at import; ``Settings()`` is built by the composition roots and the CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; see the README for what each setting does."""
+
+    model_config = SettingsConfigDict(env_prefix="SOPHROSYNE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="Where SQLite and files live.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means SQLite at <data_dir>/sophrosyne.db.",
+    )
+    config_dir: Path | None = Field(
+        default=None, description="Directory of YAML config-as-code files loaded at start."
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="FULL survives power loss; NORMAL only process crashes (faster).",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    worker_slots: int = Field(default=4, ge=1, le=256, description="Runs executed at once.")
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    worker_heartbeat_seconds: float = Field(default=5.0, gt=0, le=300)
+    worker_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running run whose worker has not beaten for this long is interrupted.",
+    )
+    output_cap_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Output kept per run (stdout+stderr)."
+    )
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'sophrosyne.db').resolve()}"
+        return self

@@ -1,0 +1,4 @@
+"""Database plumbing: the declarative base, column types, engine factory, and every dialect branch.
+
+Dialect-specific SQL (SQLite vs PostgreSQL) lives in this package only.
+"""

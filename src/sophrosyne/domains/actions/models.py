@@ -1,0 +1,31 @@
+"""ORM model of the action catalog."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sophrosyne.db.base import Base
+
+
+class Action(Base):
+    """A typed remediation. ``spec`` holds the kind-specific body (argv, parameters…)."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    argv: Mapped[list[Any]]
+    parameters: Mapped[list[Any]]
+    timeout_seconds: Mapped[int]
+    risk: Mapped[str] = mapped_column(String(16))
+    idempotent: Mapped[bool] = mapped_column(default=False)
+    managed_by: Mapped[str] = mapped_column(String(16), default="api")
+    source_file: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -1,0 +1,111 @@
+"""The action catalog: create, update, delete and look up actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sophrosyne.domains.actions.models import Action
+from sophrosyne.domains.actions.schemas import ActionSpec
+from sophrosyne.errors import Conflict, NotFound, ReadOnly
+
+
+def get_by_name(session: Session, name: str) -> Action:
+    action = session.scalar(select(Action).where(Action.name == name))
+    if action is None:
+        raise NotFound("action", name)
+    return action
+
+
+def find_by_name(session: Session, name: str) -> Action | None:
+    return session.scalar(select(Action).where(Action.name == name))
+
+
+def list_all(session: Session) -> list[Action]:
+    return list(session.scalars(select(Action).order_by(Action.name)))
+
+
+def to_spec(action: Action) -> ActionSpec:
+    return ActionSpec.model_validate(
+        {
+            "name": action.name,
+            "kind": action.kind,
+            "description": action.description,
+            "argv": action.argv,
+            "parameters": action.parameters,
+            "timeout_seconds": action.timeout_seconds,
+            "risk": action.risk,
+            "idempotent": action.idempotent,
+        }
+    )
+
+
+def _assign(action: Action, spec: ActionSpec, now: datetime) -> None:
+    action.kind = spec.kind
+    action.description = spec.description
+    action.argv = list(spec.argv)
+    action.parameters = [p.model_dump(exclude_none=True) for p in spec.parameters]
+    action.timeout_seconds = spec.timeout_seconds
+    action.risk = spec.risk
+    action.idempotent = spec.idempotent
+    action.updated_at = now
+
+
+def create(
+    session: Session,
+    spec: ActionSpec,
+    *,
+    now: datetime,
+    managed_by: str = "api",
+    source_file: str | None = None,
+) -> Action:
+    if find_by_name(session, spec.name) is not None:
+        raise Conflict(f"an action named {spec.name!r} already exists")
+    action = Action(name=spec.name, managed_by=managed_by, source_file=source_file, created_at=now)
+    _assign(action, spec, now)
+    session.add(action)
+    session.flush()
+    return action
+
+
+def update(
+    session: Session,
+    name: str,
+    spec: ActionSpec,
+    *,
+    now: datetime,
+    managed_by: str = "api",
+    source_file: str | None = None,
+) -> Action:
+    action = get_by_name(session, name)
+    if action.managed_by != managed_by:
+        raise ReadOnly(f"action {name!r} is managed by {action.managed_by}; change it there")
+    if spec.name != name:
+        raise Conflict("an action cannot be renamed; create a new one")
+    action.source_file = source_file
+    _assign(action, spec, now)
+    session.flush()
+    return action
+
+
+def delete(session: Session, name: str, *, managed_by: str = "api") -> Action:
+    action = get_by_name(session, name)
+    if action.managed_by != managed_by:
+        raise ReadOnly(f"action {name!r} is managed by {action.managed_by}; change it there")
+    # Rules refer to actions with ON DELETE RESTRICT; say so instead of a database error.
+    from sophrosyne.domains.rules.models import Rule
+
+    users = session.scalars(select(Rule.name).where(Rule.action_id == action.id)).all()
+    if users:
+        raise Conflict(f"action {name!r} is used by rules {sorted(users)}")
+    session.delete(action)
+    session.flush()
+    return action
+
+
+def catalog_version(session: Session) -> tuple[int, datetime | None]:
+    """Changes whenever an action is added, removed or edited (used by the rules cache)."""
+    count, newest = session.execute(select(func.count(Action.id), func.max(Action.updated_at))).one()
+    return int(count), newest

@@ -1,0 +1,87 @@
+"""Pure rule evaluation: does an alert match a compiled rule, and with which parameters?"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sophrosyne import templating
+from sophrosyne.domains.rules.matching import Matcher, first_mismatch
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule with its matchers parsed and its action's definition resolved."""
+
+    id: int
+    name: str
+    enabled: bool
+    matchers: tuple[Matcher, ...]
+    on_status: frozenset[str]
+    mode: str
+    cooldown_seconds: int
+    parameters: Mapping[str, str]
+    action_id: int
+    action_name: str
+    action_kind: str
+    action_argv: tuple[str, ...]
+    action_parameters: tuple[Mapping[str, Any], ...]
+    action_timeout: int
+    action_idempotent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """What a rule can see of an alert."""
+
+    fingerprint: str
+    source: str
+    status: str
+    severity: str | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    starts_at: datetime | None = None
+    generator_url: str | None = None
+
+    def template_context(self) -> dict[str, Any]:
+        return {
+            "labels": dict(self.labels),
+            "annotations": dict(self.annotations),
+            "alert": {
+                "fingerprint": self.fingerprint,
+                "source": self.source,
+                "status": self.status,
+                "severity": self.severity,
+                "starts_at": self.starts_at.isoformat() if self.starts_at else None,
+                "generator_url": self.generator_url,
+            },
+        }
+
+
+def why_not(rule: CompiledRule, alert: AlertView) -> str | None:
+    """None if ``rule`` applies to ``alert``, else a sentence saying why it does not."""
+    if not rule.enabled:
+        return "rule is disabled"
+    if alert.status not in rule.on_status:
+        return f"rule reacts to {sorted(rule.on_status)}, alert is {alert.status}"
+    miss = first_mismatch(rule.matchers, alert.labels)
+    if miss is not None:
+        actual = alert.labels.get(miss.name)
+        shown = "absent" if actual is None else repr(actual)
+        return f"matcher {miss} failed: label {miss.name} is {shown}"
+    return None
+
+
+def render_parameters(rule: CompiledRule, alert: AlertView) -> dict[str, str]:
+    """The rule's parameter templates rendered for ``alert``; raises ``TemplateFailed``
+    whose message starts with the parameter's name."""
+    context = alert.template_context()
+    out: dict[str, str] = {}
+    for name, source in rule.parameters.items():
+        try:
+            out[name] = templating.render(source, context)
+        except templating.TemplateFailed as exc:
+            raise templating.TemplateFailed(f"parameters.{name}: {exc}") from exc
+    return out

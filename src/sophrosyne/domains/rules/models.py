@@ -1,0 +1,32 @@
+"""ORM model of rules: when an alert matches, respond with an action."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sophrosyne.db.base import Base
+
+
+class Rule(Base):
+    """Matchers on labels + statuses → an action with templated parameters, in a mode."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    matchers: Mapped[list[Any]]
+    on_status: Mapped[list[Any]]
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="RESTRICT"), index=True)
+    parameters: Mapped[dict[str, Any]]
+    mode: Mapped[str] = mapped_column(String(16))
+    cooldown_seconds: Mapped[int] = mapped_column(default=0)
+    managed_by: Mapped[str] = mapped_column(String(16), default="api")
+    source_file: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

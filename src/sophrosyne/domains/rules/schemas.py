@@ -1,0 +1,78 @@
+"""Pydantic schemas of rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from sophrosyne import templating
+from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matcher
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,199}$")]
+Mode = Literal["auto", "confirm"]
+TEMPLATE_ROOTS = frozenset({"labels", "annotations", "alert"})
+
+
+class RuleSpec(BaseModel):
+    """A rule as written in YAML or sent to the API; ``action`` names an action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: str = ""
+    enabled: bool = True
+    matchers: list[str] = Field(default_factory=list)
+    on_status: Annotated[list[Literal["firing", "resolved"]], Field(min_length=1)] = Field(
+        default_factory=lambda: ["firing"]  # type: ignore[arg-type]
+    )
+    action: Name
+    parameters: dict[str, str] = Field(
+        default_factory=dict, description="Parameter name → template over labels/annotations."
+    )
+    mode: Mode = "auto"
+    cooldown_seconds: int = Field(default=0, ge=0, le=30 * 86400)
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers_parse(cls, value: list[str]) -> list[str]:
+        for i, text in enumerate(value):
+            try:
+                parse_matcher(text)
+            except MatcherSyntaxError as exc:
+                raise ValueError(f"matchers[{i}]: {exc}") from exc
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _templates_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, source in value.items():
+            try:
+                stray = templating.undeclared_names(source) - TEMPLATE_ROOTS
+            except templating.TemplateFailed as exc:
+                raise ValueError(f"parameters.{key}: {exc}") from exc
+            if stray:
+                raise ValueError(
+                    f"parameters.{key} uses {sorted(stray)}; available: labels, annotations, alert"
+                )
+        return value
+
+
+class RuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    enabled: bool
+    matchers: list[str]
+    on_status: list[str]
+    action: str
+    parameters: dict[str, Any]
+    mode: str
+    cooldown_seconds: int
+    managed_by: str
+    source_file: str | None
+    created_at: datetime
+    updated_at: datetime

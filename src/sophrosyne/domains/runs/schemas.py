@@ -1,0 +1,56 @@
+"""Pydantic schemas of runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    action_id: int | None
+    action_name: str
+    kind: str
+    rule_id: int | None
+    alert_id: int | None
+    alert_episode: int | None
+    state: str
+    params: dict[str, Any]
+    argv: list[str]
+    timeout_seconds: int
+    idempotent: bool
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    worker_id: str | None
+    cancel_requested: bool
+    exit_code: int | None
+    output_truncated: bool
+    error: str | None
+
+
+class RunEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_state: str | None
+    to_state: str
+    reason: str
+    at: datetime
+
+
+class RunDetail(RunOut):
+    output: str
+    events: list[RunEventOut]
+
+
+class ManualRunRequest(BaseModel):
+    """Run an action by hand with these parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Any] = Field(default_factory=dict)

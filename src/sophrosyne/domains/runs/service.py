@@ -1,0 +1,266 @@
+"""Runs: the durable work queue. Enqueue, claim, heartbeat, finish, cancel, reap, query.
+
+Every state change goes through ``transition`` so the table in ``states`` is the only source
+of truth for what may happen, and every change leaves a ``RunEvent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from sophrosyne.db.dialect import claim_next_queued, insert_ignoring_conflicts
+from sophrosyne.domains.runs.models import Run, RunEvent
+from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
+from sophrosyne.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A fully rendered run ready to be queued."""
+
+    action_id: int
+    action_name: str
+    kind: str
+    params: dict[str, Any]
+    argv: list[str]
+    timeout_seconds: int
+    idempotent: bool
+    requested_by: str
+    state: RunState = RunState.QUEUED
+    rule_id: int | None = None
+    alert_id: int | None = None
+    alert_episode: int | None = None
+    idempotency_key: str | None = None
+
+
+def _row(new: NewRun, now: datetime) -> dict[str, Any]:
+    return {
+        "action_id": new.action_id,
+        "action_name": new.action_name,
+        "kind": new.kind,
+        "rule_id": new.rule_id,
+        "alert_id": new.alert_id,
+        "alert_episode": new.alert_episode,
+        "state": new.state.value,
+        "params": new.params,
+        "argv": new.argv,
+        "timeout_seconds": new.timeout_seconds,
+        "idempotent": new.idempotent,
+        "idempotency_key": new.idempotency_key,
+        "requested_by": new.requested_by,
+        "created_at": now,
+        "cancel_requested": False,
+        "attempt": 0,
+        "output": "",
+        "output_truncated": False,
+    }
+
+
+def enqueue(session: Session, runs: Sequence[NewRun], *, now: datetime) -> dict[str, int]:
+    """Insert runs; one whose idempotency key already exists is skipped, not an error.
+
+    Returns idempotency key (or ``"#<index>"`` for keyless runs) → new run id.
+    """
+    keyed = [r for r in runs if r.idempotency_key]
+    out: dict[str, int] = {}
+    for run_id, key in insert_ignoring_conflicts(
+        session,
+        Run.__table__,  # type: ignore[arg-type]
+        [_row(r, now) for r in keyed],
+        conflict_columns=("idempotency_key",),
+        returning=("id", "idempotency_key"),
+    ):
+        out[key] = run_id
+    for i, r in enumerate(runs):
+        if not r.idempotency_key:
+            run_id = session.execute(insert(Run).returning(Run.id), _row(r, now)).scalar_one()
+            out[f"#{i}"] = run_id
+    if out:
+        state_of = {r.idempotency_key or f"#{i}": r.state for i, r in enumerate(runs)}
+        session.execute(
+            insert(RunEvent),
+            [
+                {
+                    "run_id": run_id,
+                    "from_state": None,
+                    "to_state": state_of[key].value,
+                    "reason": "created",
+                    "at": now,
+                }
+                for key, run_id in out.items()
+            ],
+        )
+    return out
+
+
+def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    wanted = list(set(keys))
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(select(Run.idempotency_key).where(Run.idempotency_key.in_(wanted)))
+    )  # type: ignore[arg-type]
+
+
+def last_run_times(
+    session: Session, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], datetime]:
+    """(rule id, alert id) → when that rule last created a run for that alert."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Run.rule_id, Run.alert_id, func.max(Run.created_at))
+        .where(Run.rule_id.in_({r for r, _ in wanted}), Run.alert_id.in_({a for _, a in wanted}))
+        .group_by(Run.rule_id, Run.alert_id)
+    )
+    return {(r, a): t for r, a, t in rows if (r, a) in wanted and r is not None and a is not None}
+
+
+def get(session: Session, run_id: int, *, lock: bool = False) -> Run:
+    stmt = select(Run).where(Run.id == run_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    run = session.scalar(stmt.execution_options(populate_existing=True))
+    if run is None:
+        raise NotFound("run", run_id)
+    return run
+
+
+def transition(session: Session, run: Run, new: RunState, *, reason: str, now: datetime) -> None:
+    """Move ``run`` to ``new`` if the table allows it (else ``IllegalTransition``)."""
+    check_transition(run.state, new)
+    session.add(RunEvent(run_id=run.id, from_state=run.state, to_state=new.value, reason=reason, at=now))
+    run.state = new.value
+    if new in TERMINAL:
+        run.finished_at = now
+
+
+def claim(session: Session, *, worker_id: str, now: datetime) -> Run | None:
+    """Claim the oldest queued run for ``worker_id`` atomically, or None if the queue is empty."""
+    run_id = claim_next_queued(session, Run.__table__, worker_id=worker_id, now=now)  # type: ignore[arg-type]
+    if run_id is None:
+        return None
+    run = get(session, run_id)
+    run.attempt += 1
+    session.add(
+        RunEvent(run_id=run_id, from_state="queued", to_state="running", reason=f"claimed by {worker_id}", at=now)
+    )
+    return run
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an executor reported, reduced to what a run records."""
+
+    state: RunState
+    exit_code: int | None
+    output: str
+    output_truncated: bool
+    error: str | None
+    reason: str
+
+
+def finish(session: Session, run_id: int, outcome: Outcome, *, now: datetime) -> Run:
+    run = get(session, run_id, lock=True)
+    if run.state != RunState.RUNNING:
+        # The reaper may have declared this worker dead meanwhile; its verdict stands.
+        raise Conflict(f"run {run_id} is {run.state}, not running; result discarded")
+    run.exit_code = outcome.exit_code
+    run.output = outcome.output
+    run.output_truncated = outcome.output_truncated
+    run.error = outcome.error
+    transition(session, run, outcome.state, reason=outcome.reason, now=now)
+    return run
+
+
+def heartbeat(session: Session, *, worker_id: str, run_ids: Sequence[int], now: datetime) -> set[int]:
+    """Mark ``run_ids`` alive; return those a person asked to cancel."""
+    if not run_ids:
+        return set()
+    session.execute(
+        update(Run)
+        .where(Run.id.in_(run_ids), Run.worker_id == worker_id, Run.state == RunState.RUNNING.value)
+        .values(heartbeat_at=now)
+    )
+    return set(
+        session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.cancel_requested.is_(True)))
+    )
+
+
+def request_cancel(session: Session, run_id: int, *, reason: str, now: datetime) -> Run:
+    """Cancel a waiting run at once; ask the worker to stop a running one."""
+    run = get(session, run_id, lock=True)
+    if run.state in (RunState.QUEUED, RunState.AWAITING_CONFIRMATION):
+        run.cancel_requested = True
+        transition(session, run, RunState.CANCELLED, reason=reason, now=now)
+    elif run.state == RunState.RUNNING:
+        run.cancel_requested = True
+    else:
+        raise Conflict(f"run {run_id} is already {run.state}")
+    return run
+
+
+def reap(session: Session, *, lease_seconds: float, now: datetime) -> list[Run]:
+    """Runs whose worker stopped beating: ``interrupted`` (at most once), or back to
+    ``queued`` when the action is idempotent and so safe to run again."""
+    stale = now - timedelta(seconds=lease_seconds)
+    runs = list(
+        session.scalars(
+            select(Run)
+            .where(Run.state == RunState.RUNNING.value, Run.heartbeat_at < stale)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for run in runs:
+        dead = run.worker_id or "unknown"
+        if run.idempotent and not run.cancel_requested:
+            transition(session, run, RunState.QUEUED, reason=f"worker {dead} stopped; retrying idempotent run", now=now)
+            run.worker_id = None
+            run.started_at = None
+            run.heartbeat_at = None
+        else:
+            run.error = f"worker {dead} stopped while the run was in progress"
+            transition(session, run, RunState.INTERRUPTED, reason=run.error, now=now)
+    return runs
+
+
+def events(session: Session, run_id: int) -> list[RunEvent]:
+    return list(session.scalars(select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id)))
+
+
+def search(
+    session: Session,
+    *,
+    state: str | None = None,
+    action: str | None = None,
+    alert_id: int | None = None,
+    rule_id: int | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[Run]:
+    stmt = select(Run).order_by(Run.id.desc())
+    if state:
+        stmt = stmt.where(Run.state == state)
+    if action:
+        stmt = stmt.where(Run.action_name == action)
+    if alert_id is not None:
+        stmt = stmt.where(Run.alert_id == alert_id)
+    if rule_id is not None:
+        stmt = stmt.where(Run.rule_id == rule_id)
+    if before_id is not None:
+        stmt = stmt.where(Run.id < before_id)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Run.state, func.count(Run.id)).group_by(Run.state))
+    counts = {s.value: 0 for s in RunState}
+    counts.update({state: int(n) for state, n in rows})
+    return counts

@@ -1,0 +1,1 @@
+"""Adapters to the outside world that run actions. Executors never touch the database."""

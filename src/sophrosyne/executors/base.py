@@ -1,0 +1,48 @@
+"""The one interface every executor implements: ``run(request) -> result``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    """Everything an executor needs; already rendered and validated."""
+
+    argv: Sequence[str]
+    timeout_seconds: float
+    output_cap_bytes: int = 64 * 1024
+    env: dict[str, str] | None = None
+    #: Polled while the command runs; True asks the executor to stop it (run cancelled).
+    should_cancel: Callable[[], bool] = field(default=_never)
+    #: Called with each chunk of output as it arrives (for live output); may be None.
+    on_output: Callable[[str], None] | None = None
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What happened. ``exit_code`` is None when the command never started or was killed."""
+
+    exit_code: int | None
+    output: str
+    output_truncated: bool
+    duration_seconds: float
+    timed_out: bool = False
+    cancelled: bool = False
+    error: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0 and not (self.timed_out or self.cancelled or self.error)
+
+
+class Executor(Protocol):
+    """Runs one request to completion and reports; never raises for a failing command."""
+
+    def run(self, request: ExecRequest) -> ExecResult: ...

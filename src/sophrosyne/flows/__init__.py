@@ -1,0 +1,1 @@
+"""Use cases that touch several domains. Like services, flows never commit."""

@@ -1,0 +1,69 @@
+"""Ingest a batch of alerts: store, respond, audit — all in the caller's one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from sophrosyne.domains.alerts import service as alerts
+from sophrosyne.domains.alerts.schemas import IncomingAlert, IngestReply
+from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.rules.service import RuleCache
+from sophrosyne.flows.respond import respond
+
+#: Fingerprints listed in one audit entry; the count is always exact.
+_AUDIT_FINGERPRINTS = 200
+
+
+@dataclass
+class IngestResult:
+    reply: IngestReply
+    queued_run_ids: list[int] = field(default_factory=list)
+    #: (source, status) → alerts received, for metrics after commit.
+    received_by: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def ingest(
+    session: Session,
+    incoming: Sequence[IncomingAlert],
+    *,
+    actor: str,
+    rules: RuleCache,
+    now: datetime,
+    source_detail: dict[str, object] | None = None,
+) -> IngestResult:
+    receipts = alerts.upsert(session, incoming, now=now)
+    response = respond(session, receipts, rules.get(session), now=now)
+    created = sum(r.created for r in receipts)
+    changed = [r for r in receipts if r.changed]
+    received_by: dict[tuple[str, str], int] = {}
+    for a in incoming:
+        received_by[(a.source, a.status)] = received_by.get((a.source, a.status), 0) + 1
+    reply = IngestReply(
+        received=len(receipts),
+        created=created,
+        updated=len(receipts) - created,
+        state_changes=len(changed),
+        runs_enqueued=len(response.queued),
+        runs_awaiting_confirmation=len(response.awaiting_confirmation),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="alerts.ingested",
+        object_type="alert",
+        detail={
+            **(source_detail or {}),
+            **reply.model_dump(),
+            "changed": [
+                {"id": r.alert.id, "fingerprint": r.alert.fingerprint, "status": r.alert.status}
+                for r in changed[:_AUDIT_FINGERPRINTS]
+            ],
+            "run_ids": (response.queued + response.awaiting_confirmation)[:_AUDIT_FINGERPRINTS],
+        },
+        now=now,
+    )
+    return IngestResult(reply=reply, queued_run_ids=response.queued, received_by=received_by)

@@ -1,0 +1,158 @@
+"""Respond to stored alerts: match rules, apply cooldowns and idempotency, enqueue runs.
+
+Runs are created in the caller's transaction, the same one that stored the alert, so a run
+exists only if its alert was stored, and an acknowledged alert never loses its run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sophrosyne import templating
+from sophrosyne.domains.actions import params as action_params
+from sophrosyne.domains.actions.render import render_argv
+from sophrosyne.domains.alerts import service as alerts
+from sophrosyne.domains.alerts.models import Alert
+from sophrosyne.domains.alerts.service import Receipt
+from sophrosyne.domains.rules.evaluate import AlertView, CompiledRule, render_parameters, why_not
+from sophrosyne.domains.runs import service as runs
+from sophrosyne.domains.runs.states import RunState
+from sophrosyne.errors import ValidationFailed
+
+
+def view_of(alert: Alert) -> AlertView:
+    return AlertView(
+        fingerprint=alert.fingerprint,
+        source=alert.source,
+        status=alert.status,
+        severity=alert.severity,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        starts_at=alert.starts_at,
+        generator_url=alert.generator_url,
+    )
+
+
+def idempotency_key(rule_id: int, alert: Alert) -> str:
+    """One run per rule, alert, episode and status, however often the alert is re-sent."""
+    return f"rule:{rule_id}:alert:{alert.id}:episode:{alert.episode}:{alert.status}"
+
+
+@dataclass
+class Planned:
+    """A run that a rule wants, or the reason it was held back."""
+
+    rule: CompiledRule
+    alert: Alert
+    key: str
+    run: runs.NewRun | None = None
+    outcome: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Response:
+    queued: list[int] = field(default_factory=list)
+    awaiting_confirmation: list[int] = field(default_factory=list)
+
+
+def plan_run(rule: CompiledRule, view: AlertView) -> tuple[runs.NewRun | None, str, str]:
+    """Render one rule's run for one alert: (run, "", "") or (None, outcome, why)."""
+    try:
+        raw = render_parameters(rule, view)
+        typed = action_params.validate(rule.action_parameters, raw)
+        argv = render_argv(rule.action_argv, typed)
+    except templating.TemplateFailed as exc:
+        return None, "template_error", str(exc)
+    except ValidationFailed as exc:
+        return None, "invalid_parameters", str(exc)
+    state = RunState.QUEUED if rule.mode == "auto" else RunState.AWAITING_CONFIRMATION
+    run = runs.NewRun(
+        action_id=rule.action_id,
+        action_name=rule.action_name,
+        kind=rule.action_kind,
+        params=dict(typed),
+        argv=argv,
+        timeout_seconds=rule.action_timeout,
+        idempotent=rule.action_idempotent,
+        requested_by=f"rule:{rule.name}",
+        state=state,
+        rule_id=rule.id,
+    )
+    return run, "", ""
+
+
+def respond(
+    session: Session, receipts: Sequence[Receipt], rules: Sequence[CompiledRule], *, now: datetime
+) -> Response:
+    """Enqueue what matching rules want for these alerts, and record why where they don't."""
+    wanted: list[Planned] = []
+    seen: set[str] = set()
+    for receipt in receipts:
+        view = view_of(receipt.alert)
+        for rule in rules:
+            if why_not(rule, view) is not None:
+                continue
+            key = idempotency_key(rule.id, receipt.alert)
+            if key not in seen:
+                seen.add(key)
+                wanted.append(Planned(rule=rule, alert=receipt.alert, key=key))
+    if not wanted:
+        return Response()
+    done = runs.existing_keys(session, (p.key for p in wanted))
+    wanted = [p for p in wanted if p.key not in done]
+    changed = {r.alert.id for r in receipts if r.changed}
+    last = runs.last_run_times(
+        session, ((p.rule.id, p.alert.id) for p in wanted if p.rule.cooldown_seconds)
+    )
+    for p in wanted:
+        previous = last.get((p.rule.id, p.alert.id))
+        if previous is not None and now - previous < timedelta(seconds=p.rule.cooldown_seconds):
+            p.outcome = "cooldown"
+            p.detail = (
+                f"last run for this alert {int((now - previous).total_seconds())} s ago; "
+                f"cooldown is {p.rule.cooldown_seconds} s"
+            )
+            continue
+        run, p.outcome, p.detail = plan_run(p.rule, view_of(p.alert))
+        if run is not None:
+            p.run = replace(
+                run, alert_id=p.alert.id, alert_episode=p.alert.episode, idempotency_key=p.key
+            )
+    ids = runs.enqueue(session, [p.run for p in wanted if p.run is not None], now=now)
+    out = Response()
+    decisions: list[dict[str, Any]] = []
+    for p in wanted:
+        run_id = ids.get(p.key) if p.run is not None else None
+        if p.run is not None and run_id is None:
+            continue  # another process enqueued the same key first: nothing to add
+        if run_id is not None:
+            assert p.run is not None
+            if p.run.state == RunState.QUEUED:
+                out.queued.append(run_id)
+                p.outcome, p.detail = "enqueued", "run queued"
+            else:
+                out.awaiting_confirmation.append(run_id)
+                p.outcome, p.detail = "awaiting_confirmation", "rule mode is confirm"
+        elif p.alert.id not in changed:
+            # Held back again on a re-send: already recorded when the alert changed state.
+            continue
+        decisions.append(
+            {
+                "alert_id": p.alert.id,
+                "episode": p.alert.episode,
+                "rule_id": p.rule.id,
+                "rule_name": p.rule.name,
+                "outcome": p.outcome,
+                "detail": p.detail,
+                "run_id": run_id,
+                "at": now,
+            }
+        )
+    alerts.record_decisions(session, decisions)
+    return out

@@ -1,0 +1,88 @@
+"""Sandboxed Jinja2 rendering shared by rules (parameters from alerts) and actions (argv).
+
+Templates are compiled once and cached by source text; rendering an undefined name raises
+``TemplateFailed`` naming the missing variable instead of rendering an empty string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, UndefinedError, meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+class TemplateFailed(Exception):
+    """A template could not be compiled or rendered; ``str()`` says why."""
+
+
+def _finalize(value: Any) -> Any:
+    # Booleans render as the words most command-line tools expect.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+@lru_cache(maxsize=1)
+def _env() -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, finalize=_finalize, keep_trailing_newline=True
+    )
+
+
+@lru_cache(maxsize=4096)
+def _compile(source: str) -> Any:
+    try:
+        return _env().from_string(source)
+    except TemplateError as exc:
+        raise TemplateFailed(f"template syntax error: {exc}") from exc
+
+
+def check_syntax(source: str) -> None:
+    """Raise ``TemplateFailed`` if ``source`` is not a valid template."""
+    _compile(source)
+
+
+def is_template(source: str) -> bool:
+    return "{{" in source or "{%" in source
+
+
+def render(source: str, context: Mapping[str, Any]) -> str:
+    """Render ``source`` with ``context`` in the sandbox; plain strings pass through."""
+    if not is_template(source):
+        return source
+    try:
+        return str(_compile(source).render(context))
+    except UndefinedError as exc:
+        raise TemplateFailed(f"undefined: {exc.message}") from exc
+    except TemplateError as exc:
+        raise TemplateFailed(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - a filter on bad data (e.g. int("x")) must not crash ingest
+        raise TemplateFailed(f"{type(exc).__name__}: {exc}") from exc
+
+
+def attribute_references(source: str, root: str) -> set[str]:
+    """Names used as ``root.NAME`` or ``root['NAME']`` in ``source`` (for static checks)."""
+    try:
+        ast = _env().parse(source)
+    except TemplateError as exc:
+        raise TemplateFailed(f"template syntax error: {exc}") from exc
+    found: set[str] = set()
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == root:
+            if isinstance(node, nodes.Getattr):
+                found.add(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                found.add(node.arg.value)
+    return found
+
+
+def undeclared_names(source: str) -> set[str]:
+    """Top-level variables ``source`` reads (``labels``, ``params``…)."""
+    try:
+        return set(meta.find_undeclared_variables(_env().parse(source)))
+    except TemplateError as exc:
+        raise TemplateFailed(f"template syntax error: {exc}") from exc

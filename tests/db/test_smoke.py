@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from sophrosyne.domains.actions import service as actions
+from sophrosyne.domains.actions.schemas import ActionSpec
+from sophrosyne.domains.alerts import service as alerts
+from sophrosyne.domains.alerts.schemas import IncomingAlert
+from sophrosyne.domains.rules import service as rules
+from sophrosyne.domains.rules.schemas import RuleSpec
+from sophrosyne.domains.runs import service as runs
+from sophrosyne.flows.ingest import ingest
+
+
+def _alert(fp: str, status: str = "firing", **labels: str) -> IncomingAlert:
+    return IncomingAlert(
+        source="alertmanager", fingerprint=fp, status=status,
+        labels={"alertname": "Down", **labels}, annotations={}, severity=None,
+        starts_at=None, ends_at=None, generator_url=None,
+    )
+
+
+def test_ingest_enqueues_once_per_episode(session: Session, now: datetime) -> None:
+    actions.create(session, ActionSpec(name="restart", argv=["echo", "{{ params.svc }}"],
+                   parameters=[{"name": "svc"}]), now=now)
+    rules.create(session, RuleSpec(name="r", matchers=['alertname="Down"'], action="restart",
+                 parameters={"svc": "{{ labels.service }}"}), now=now)
+    session.commit()
+    cache = rules.RuleCache()
+    out = ingest(session, [_alert("a", service="web"), _alert("a", service="web")],
+                 actor="t", rules=cache, now=now)
+    session.commit()
+    assert out.reply.created == 1 and out.reply.updated == 1
+    assert out.reply.runs_enqueued == 1
+    out = ingest(session, [_alert("a", service="web")], actor="t", rules=cache, now=now)
+    session.commit()
+    assert out.reply.runs_enqueued == 0
+    ingest(session, [_alert("a", "resolved", service="web")], actor="t", rules=cache, now=now)
+    out = ingest(session, [_alert("a", service="web")], actor="t", rules=cache, now=now)
+    session.commit()
+    assert out.reply.runs_enqueued == 1
+    stored = alerts.search(session, alerts.AlertFilter())
+    assert stored[0].episode == 2
+    queued = runs.search(session, state="queued")
+    assert [r.argv for r in queued] == [["echo", "web"], ["echo", "web"]]
+    claimed = runs.claim(session, worker_id="w1", now=now)
+    session.commit()
+    assert claimed is not None and claimed.state == "running"
