@@ -162,18 +162,21 @@ class LocalExecutor:
                 log.warning("command.stragglers", pid=proc.pid)
                 self._terminate_group(proc)
                 reader.join(self.drain_seconds)
-                stop_reading.set()
-                # Unbounded, but the reader now exits within one poll period; we must not
-                # close the pipe under a thread that may still read from its descriptor.
-                reader.join()
         finally:
+            if proc.poll() is None:  # we are unwinding from an unexpected error: leak nothing
+                _signal_group(proc.pid, signal.SIGKILL)
             stop_reading.set()
+            # Unbounded, but the reader now exits within one poll period; the pipe must not be
+            # closed under a thread that may still read from its descriptor.
+            reader.join()
             proc.stdout.close()
 
         duration = time.monotonic() - started
         text = output.finish()
         if timed_out or cancelled:
-            return ExecResult(None, text, output.truncated, duration, timed_out, cancelled)
+            return ExecResult(
+                None, text, output.truncated, duration, timed_out=timed_out, cancelled=cancelled
+            )
         code = proc.returncode
         # A negative return code means the leader died from signal -code; we keep the
         # negative number (as subprocess reports it) so callers can tell it from an exit.

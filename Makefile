@@ -1,0 +1,45 @@
+# Sophrosyne — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+DATA_DIR ?= ./data
+
+.PHONY: install system-deps run test lint typecheck contracts unit bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Programs the end-to-end tests and benchmarks drive for real (Debian packages).
+system-deps:
+	./scripts/system-deps.sh
+
+run: install
+	SOPHROSYNE_DATA_DIR=$(DATA_DIR) $(BIN)/sophrosyne serve --config-dir demo
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+contracts: install
+	$(BIN)/lint-imports
+
+# pytest exits 5 when it collects no tests; that is not a failure of the code.
+unit: install system-deps
+	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+
+test: lint typecheck contracts unit
+
+bench: install system-deps
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -1,0 +1,78 @@
+"""Dependencies shared by the routes: the application state and bearer-token authentication.
+
+Scopes: ``read`` routes accept read or write tokens (write implies read), mutations need
+``write``, and the two ingest routes accept ``ingest`` or ``write``. A token holding only
+``ingest`` is refused on everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from sophrosyne.api.state import AppState, utcnow
+from sophrosyne.domains.accounts import service as accounts
+from sophrosyne.domains.accounts.schemas import Scope
+from sophrosyne.domains.accounts.service import Principal
+from sophrosyne.errors import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token: `Authorization: Bearer sph_…`. Create one with "
+    "`POST /api/v1/tokens` or the CLI.",
+)
+
+
+def get_state(request: Request) -> AppState:
+    return cast(AppState, request.app.state.sophrosyne)
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+def _authenticate(state: AppState, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+    # Its own short transaction: verify() may record last_used_at (at most once a minute).
+    with state.transaction() as session:
+        return accounts.verify(session, credentials.credentials, now=utcnow())
+
+
+def require(*any_of: Scope) -> Callable[..., Principal]:
+    """A dependency giving the caller's ``Principal`` if its token has one of ``any_of``."""
+    wanted = ", ".join(s.value for s in any_of)
+
+    def dependency(
+        state: State,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        principal = _authenticate(state, credentials)
+        if not any(principal.allows(scope) for scope in any_of):
+            raise Forbidden(f"this token lacks the scope this route needs ({wanted})")
+        return principal
+
+    return dependency
+
+
+Reader = Annotated[Principal, Depends(require(Scope.READ))]
+Writer = Annotated[Principal, Depends(require(Scope.WRITE))]
+Ingester = Annotated[Principal, Depends(require(Scope.INGEST, Scope.WRITE))]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as bytes (its size is capped by the body-limit middleware)."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Times without a zone are taken as UTC; others are converted to it."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,53 @@
+"""What every route needs from the composition root, kept on ``app.state.sophrosyne``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from sophrosyne.config import Settings
+from sophrosyne.domains.rules.service import RuleCache
+from sophrosyne.logging import get_logger
+from sophrosyne.metrics import Metrics
+
+log = get_logger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppState:
+    """Settings, database, caches and hooks shared by the routes of one application."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    rules: RuleCache
+    metrics: Metrics
+    on_enqueue: Callable[[list[int]], None] | None = None
+    #: Set once /readyz saw the schema at head; a schema never goes back down at run time.
+    schema_ready: bool = field(default=False)
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A session in a transaction that commits when the block ends without error."""
+        return self.session_factory.begin()
+
+    def enqueued(self, run_ids: Sequence[int]) -> None:
+        """Tell the in-process worker about new queued runs; call only after commit.
+
+        A failing hook must not turn a committed request into an error: the runs are stored and
+        every worker polls the queue anyway.
+        """
+        if not run_ids or self.on_enqueue is None:
+            return
+        try:
+            self.on_enqueue(list(run_ids))
+        except Exception:  # noqa: BLE001 - the hook is best effort; the queue is the truth
+            log.exception("on_enqueue.failed", run_ids=list(run_ids))

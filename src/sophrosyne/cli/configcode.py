@@ -1,0 +1,9 @@
+"""Config-as-code commands: validate, apply, test-rule (being written)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root CLI."""

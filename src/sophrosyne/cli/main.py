@@ -1,0 +1,25 @@
+"""The root ``sophrosyne`` command; sub-commands live in sibling modules and register here."""
+
+from __future__ import annotations
+
+import typer
+
+from sophrosyne.cli import configcode, run
+from sophrosyne.cli.db import db_app
+from sophrosyne.cli.tokens import token_app
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Sophrosyne: alert in, action out.",
+)
+app.command("serve")(run.serve)
+app.command("worker")(run.worker_command)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+configcode.register(app)
+
+
+def main() -> None:
+    app()

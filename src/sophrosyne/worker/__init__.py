@@ -1,0 +1,1 @@
+"""The worker composition root: claims runs from the database queue and executes them."""
