@@ -7,19 +7,11 @@ from sqlalchemy.orm import Session
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.alerts import service as alerts
-from sophrosyne.domains.alerts.schemas import IncomingAlert
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.flows.ingest import ingest
-
-
-def _alert(fp: str, status: str = "firing", **labels: str) -> IncomingAlert:
-    return IncomingAlert(
-        source="alertmanager", fingerprint=fp, status=status,
-        labels={"alertname": "Down", **labels}, annotations={}, severity=None,
-        starts_at=None, ends_at=None, generator_url=None,
-    )
+from tests.factories import incoming_alert as _alert
 
 
 def test_ingest_enqueues_once_per_episode(session: Session, now: datetime) -> None:

@@ -19,7 +19,13 @@ from sophrosyne.domains.actions.render import render_argv
 from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.alerts.models import Alert
 from sophrosyne.domains.alerts.service import Receipt
-from sophrosyne.domains.rules.evaluate import AlertView, CompiledRule, render_parameters, why_not
+from sophrosyne.domains.rules.evaluate import (
+    AlertView,
+    CompiledRule,
+    RuleSet,
+    render_parameters,
+    why_not,
+)
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import ValidationFailed
@@ -88,14 +94,14 @@ def plan_run(rule: CompiledRule, view: AlertView) -> tuple[runs.NewRun | None, s
 
 
 def respond(
-    session: Session, receipts: Sequence[Receipt], rules: Sequence[CompiledRule], *, now: datetime
+    session: Session, receipts: Sequence[Receipt], rules: RuleSet, *, now: datetime
 ) -> Response:
     """Enqueue what matching rules want for these alerts, and record why where they don't."""
     wanted: list[Planned] = []
     seen: set[str] = set()
     for receipt in receipts:
         view = view_of(receipt.alert)
-        for rule in rules:
+        for rule in rules.candidates(view.labels):
             if why_not(rule, view) is not None:
                 continue
             key = idempotency_key(rule.id, receipt.alert)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,33 @@ class AlertView:
                 "generator_url": self.generator_url,
             },
         }
+
+
+class RuleSet:
+    """Compiled rules with an index on ``alertname``, so an alert is only checked against the
+    rules that could match it: with hundreds of rules, most pin one alertname with ``=``."""
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.rules = tuple(rules)
+        self._by_name: dict[str, list[int]] = {}
+        self._any: list[int] = []
+        for pos, rule in enumerate(self.rules):
+            pinned = next(
+                (m.value for m in rule.matchers if m.name == "alertname" and m.op == "="), None
+            )
+            if pinned is None:
+                self._any.append(pos)
+            else:
+                self._by_name.setdefault(pinned, []).append(pos)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def candidates(self, labels: Mapping[str, str]) -> list[CompiledRule]:
+        """Rules that might match ``labels``, in the set's order; always a superset of matches."""
+        pinned = self._by_name.get(labels.get("alertname", ""), [])
+        positions = sorted(pinned + self._any) if pinned and self._any else (pinned or self._any)
+        return [self.rules[p] for p in positions]
 
 
 def why_not(rule: CompiledRule, alert: AlertView) -> str | None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.models import Action
-from sophrosyne.domains.rules.evaluate import CompiledRule
+from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
 from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.models import Rule
 from sophrosyne.domains.rules.schemas import RuleOut, RuleSpec
@@ -140,14 +140,14 @@ class RuleCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version: tuple[Any, ...] | None = None
-        self._rules: list[CompiledRule] = []
+        self._rules = RuleSet([])
 
-    def get(self, session: Session) -> list[CompiledRule]:
+    def get(self, session: Session) -> RuleSet:
         version = _version(session)
         with self._lock:
             if version == self._version:
                 return self._rules
-        rules = compile_all(session)
+        rules = RuleSet(compile_all(session))
         with self._lock:
             self._version, self._rules = version, rules
         return rules

@@ -1,0 +1,22 @@
+"""Small builders shared by tests."""
+
+from __future__ import annotations
+
+from sophrosyne.domains.alerts.schemas import IncomingAlert
+
+
+def incoming_alert(
+    fingerprint: str, status: str = "firing", *, source: str = "alertmanager", **labels: str
+) -> IncomingAlert:
+    """An alert as a source parser would produce it; ``alertname`` defaults to ``Down``."""
+    return IncomingAlert(
+        source=source,
+        fingerprint=fingerprint,
+        status=status,
+        labels={"alertname": "Down", **labels},
+        annotations={},
+        severity=labels.get("severity"),
+        starts_at=None,
+        ends_at=None,
+        generator_url=None,
+    )
