@@ -49,8 +49,10 @@ def pg_url() -> Iterator[str]:
     admin = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(normalise_url(PG_ADMIN_URL)).set(database=name).render_as_string(
-        hide_password=False
+    url = (
+        make_url(normalise_url(PG_ADMIN_URL))
+        .set(database=name)
+        .render_as_string(hide_password=False)
     )
     engine = make_engine(url)
     upgrade(engine)

@@ -59,7 +59,7 @@ def render(source: str, context: Mapping[str, Any]) -> str:
         raise TemplateFailed(f"undefined: {exc.message}") from exc
     except TemplateError as exc:
         raise TemplateFailed(str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - a filter on bad data (e.g. int("x")) must not crash ingest
+    except Exception as exc:
         raise TemplateFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -70,13 +70,17 @@ def attribute_references(source: str, root: str) -> set[str]:
     except TemplateError as exc:
         raise TemplateFailed(f"template syntax error: {exc}") from exc
     found: set[str] = set()
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
-        if isinstance(target, nodes.Name) and target.name == root:
-            if isinstance(node, nodes.Getattr):
-                found.add(node.attr)
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                found.add(node.arg.value)
+    for attr in ast.find_all(nodes.Getattr):
+        if isinstance(attr.node, nodes.Name) and attr.node.name == root:
+            found.add(attr.attr)
+    for item in ast.find_all(nodes.Getitem):
+        if (
+            isinstance(item.node, nodes.Name)
+            and item.node.name == root
+            and isinstance(item.arg, nodes.Const)
+            and isinstance(item.arg.value, str)
+        ):
+            found.add(item.arg.value)
     return found
 
 

@@ -15,14 +15,30 @@ from tests.factories import incoming_alert as _alert
 
 
 def test_ingest_enqueues_once_per_episode(session: Session, now: datetime) -> None:
-    actions.create(session, ActionSpec(name="restart", argv=["echo", "{{ params.svc }}"],
-                   parameters=[{"name": "svc"}]), now=now)
-    rules.create(session, RuleSpec(name="r", matchers=['alertname="Down"'], action="restart",
-                 parameters={"svc": "{{ labels.service }}"}), now=now)
+    actions.create(
+        session,
+        ActionSpec(name="restart", argv=["echo", "{{ params.svc }}"], parameters=[{"name": "svc"}]),
+        now=now,
+    )
+    rules.create(
+        session,
+        RuleSpec(
+            name="r",
+            matchers=['alertname="Down"'],
+            action="restart",
+            parameters={"svc": "{{ labels.service }}"},
+        ),
+        now=now,
+    )
     session.commit()
     cache = rules.RuleCache()
-    out = ingest(session, [_alert("a", service="web"), _alert("a", service="web")],
-                 actor="t", rules=cache, now=now)
+    out = ingest(
+        session,
+        [_alert("a", service="web"), _alert("a", service="web")],
+        actor="t",
+        rules=cache,
+        now=now,
+    )
     session.commit()
     assert out.reply.created == 1 and out.reply.updated == 1
     assert out.reply.runs_enqueued == 1

@@ -38,7 +38,9 @@ def wait_for(check: Callable[[], T | None], *, timeout: float, what: str, every:
         except (httpx.HTTPError, OSError) as exc:
             last_error = exc
         time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what} (last error: {last_error})"
+    )
 
 
 def sophrosyne_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:

@@ -46,7 +46,10 @@ class Stack:
     am_log: Path
 
     def logs(self) -> str:
-        return f"--- sophrosyne ---\n{tail(self.server_log)}\n--- alertmanager ---\n{tail(self.am_log)}"
+        return (
+            f"--- sophrosyne ---\n{tail(self.server_log)}\n"
+            f"--- alertmanager ---\n{tail(self.am_log)}"
+        )
 
 
 def _am_config(path: Path, webhook: str, token: str) -> None:
@@ -102,7 +105,9 @@ def stack(db_url: str, tmp_path: Path) -> Iterator[Stack]:
     ):
         s = Stack(api=api, am=am, server_log=server_log, am_log=am_log)
         wait_for(lambda: api.get("/readyz").status_code == 200, timeout=30, what="sophrosyne ready")
-        wait_for(lambda: am.get("/-/ready").status_code == 200, timeout=30, what="alertmanager ready")
+        wait_for(
+            lambda: am.get("/-/ready").status_code == 200, timeout=30, what="alertmanager ready"
+        )
         yield s
 
 

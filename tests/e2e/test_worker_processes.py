@@ -86,7 +86,9 @@ def test_kill_9_mid_run_leaves_it_interrupted_and_loses_nothing_else(
         with sf() as s:
             assert s.scalar(select(func.count()).select_from(Alert)) == 1
             assert [e.to_state for e in runs.events(s, slow)] == [
-                "queued", "running", "interrupted"
+                "queued",
+                "running",
+                "interrupted",
             ]
     except AssertionError:
         print(tail(log))
@@ -111,9 +113,9 @@ def test_two_worker_processes_on_postgresql_never_claim_the_same_run(
     def all_done() -> bool:
         with sf() as s:
             return not s.scalar(
-                select(func.count()).select_from(Run).where(
-                    Run.id.in_(ids), Run.state.in_(["queued", "running"])
-                )
+                select(func.count())
+                .select_from(Run)
+                .where(Run.id.in_(ids), Run.state.in_(["queued", "running"]))
             )
 
     with (

@@ -16,10 +16,13 @@ def test_every_state_has_a_row() -> None:
 
 
 def test_terminal_states_are_final() -> None:
-    assert TERMINAL == {
-        RunState.SUCCEEDED, RunState.FAILED, RunState.TIMED_OUT,
-        RunState.CANCELLED, RunState.INTERRUPTED,
-    }
+    assert {
+        RunState.SUCCEEDED,
+        RunState.FAILED,
+        RunState.TIMED_OUT,
+        RunState.CANCELLED,
+        RunState.INTERRUPTED,
+    } == TERMINAL
     for state in TERMINAL:
         for target in RunState:
             with pytest.raises(IllegalTransition):

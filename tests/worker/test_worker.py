@@ -41,7 +41,9 @@ def _settings(tmp_path: Path, **kw: object) -> Settings:
 def _action(sf: sessionmaker[Session], name: str, argv: list[str], **kw: object) -> None:
     with sf.begin() as s:
         actions.create(
-            s, ActionSpec(name=name, argv=argv, **kw), now=datetime.now(UTC)  # type: ignore[arg-type]
+            s,
+            ActionSpec(name=name, argv=argv, **kw),
+            now=datetime.now(UTC),  # type: ignore[arg-type]
         )
 
 
@@ -103,7 +105,9 @@ def test_failure_timeout_and_output_cap(
 def test_cancel_a_running_run_kills_it(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    _action(session_factory, "sleepy", [PY, "-c", "import time; time.sleep(60)"], timeout_seconds=120)
+    _action(
+        session_factory, "sleepy", [PY, "-c", "import time; time.sleep(60)"], timeout_seconds=120
+    )
     run_id = _run(session_factory, "sleepy")
     worker = Worker(_settings(tmp_path), session_factory, {"shell": LocalExecutor()}, Metrics())
     worker.start()
@@ -171,9 +175,7 @@ def test_two_workers_in_threads_never_share_a_run(
     _action(session_factory, "count", ["true"])
     ids = {_run(session_factory, "count") for _ in range(40)}
     fakes = [FakeExecutor(), FakeExecutor()]
-    workers = [
-        Worker(_settings(tmp_path), session_factory, {"shell": f}, Metrics()) for f in fakes
-    ]
+    workers = [Worker(_settings(tmp_path), session_factory, {"shell": f}, Metrics()) for f in fakes]
     claimed: list[int] = []
     lock = threading.Lock()
 

@@ -28,9 +28,7 @@ def _ensure_schema(engine: Engine, auto: bool) -> None:
     if migrate.is_up_to_date(engine):
         return
     if not auto:
-        raise fail(
-            "the database schema is not at the newest revision; run 'sophrosyne db upgrade'"
-        )
+        raise fail("the database schema is not at the newest revision; run 'sophrosyne db upgrade'")
     log.info("db.upgrading", revision=migrate.head_revision(engine))
     migrate.upgrade(engine)
 

@@ -18,7 +18,7 @@ token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
 @token_app.command("create")
 def create(
     name: str = typer.Argument(..., help="A name to recognise the token by."),
-    scope: list[Scope] = typer.Option(  # noqa: B008 - typer declares options this way
+    scope: list[Scope] = typer.Option(
         [Scope.WRITE], "--scope", help="read, write (implies read) or ingest; repeatable."
     ),
     expires_in_days: int | None = typer.Option(None, min=1, help="Expire after this many days."),
@@ -71,8 +71,12 @@ def revoke(name: str) -> None:
         with sessions.begin() as session:
             tokens.revoke(session, name, now=now)
             audit.record(
-                session, actor="cli", action="token.revoked", object_type="token",
-                object_id=name, now=now,
+                session,
+                actor="cli",
+                action="token.revoked",
+                object_type="token",
+                object_id=name,
+                now=now,
             )
     except SophrosyneError as exc:
         raise fail(str(exc)) from None

@@ -74,7 +74,9 @@ def outcome_of(result: ExecResult) -> runs.Outcome:
     )
 
 
-def record(session: Session, ticket: Ticket, result: ExecResult, *, worker_id: str, now: datetime) -> Run:
+def record(
+    session: Session, ticket: Ticket, result: ExecResult, *, worker_id: str, now: datetime
+) -> Run:
     run = runs.finish(session, ticket.run_id, outcome_of(result), now=now)
     audit.record(
         session,

@@ -100,7 +100,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 worked = self.run_one()
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the slot
+            except Exception:
                 log.exception("worker.slot_error", worker_id=self.worker_id)
                 worked = False
                 self._stop.wait(self.settings.worker_poll_seconds)
@@ -176,7 +176,7 @@ class Worker:
         while not self._stop.wait(self.settings.worker_heartbeat_seconds):
             try:
                 self._housekeep()
-            except Exception:  # noqa: BLE001 - keep beating through transient errors
+            except Exception:
                 log.exception("worker.housekeeping_error", worker_id=self.worker_id)
         # One last beat so runs still finishing during shutdown are not reaped as dead.
         if self._in_flight:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class Scope(StrEnum):
-    """What a token may do: ``read`` everything, ``write`` (implies read), ``ingest`` alerts only."""
+    """What a token may do: ``read``, ``write`` (implies read), ``ingest`` (alerts only)."""
 
     READ = "read"
     WRITE = "write"

@@ -18,7 +18,7 @@ from sophrosyne.domains.accounts.models import ApiToken
 from sophrosyne.domains.accounts.schemas import Scope, TokenCreate
 from sophrosyne.errors import Conflict, NotFound, Unauthorized
 
-TOKEN_PREFIX = "sph_"
+TOKEN_PREFIX = "sph_"  # noqa: S105 - a public marker, not a secret
 #: last_used_at is written at most this often, to keep writes off the hot path.
 _TOUCH_EVERY = timedelta(minutes=1)
 

@@ -107,5 +107,7 @@ def delete(session: Session, name: str, *, managed_by: str = "api") -> Action:
 
 def catalog_version(session: Session) -> tuple[int, datetime | None]:
     """Changes whenever an action is added, removed or edited (used by the rules cache)."""
-    count, newest = session.execute(select(func.count(Action.id), func.max(Action.updated_at))).one()
+    count, newest = session.execute(
+        select(func.count(Action.id), func.max(Action.updated_at))
+    ).one()
     return int(count), newest

@@ -22,7 +22,9 @@ class Rule(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     matchers: Mapped[list[Any]]
     on_status: Mapped[list[Any]]
-    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="RESTRICT"), index=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("actions.id", ondelete="RESTRICT"), index=True
+    )
     parameters: Mapped[dict[str, Any]]
     mode: Mapped[str] = mapped_column(String(16))
     cooldown_seconds: Mapped[int] = mapped_column(default=0)

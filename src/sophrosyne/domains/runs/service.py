@@ -103,9 +103,8 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     wanted = list(set(keys))
     if not wanted:
         return set()
-    return set(
-        session.scalars(select(Run.idempotency_key).where(Run.idempotency_key.in_(wanted)))
-    )  # type: ignore[arg-type]
+    found = session.scalars(select(Run.idempotency_key).where(Run.idempotency_key.in_(wanted)))
+    return {key for key in found if key is not None}
 
 
 def last_run_times(
@@ -136,7 +135,9 @@ def get(session: Session, run_id: int, *, lock: bool = False) -> Run:
 def transition(session: Session, run: Run, new: RunState, *, reason: str, now: datetime) -> None:
     """Move ``run`` to ``new`` if the table allows it (else ``IllegalTransition``)."""
     check_transition(run.state, new)
-    session.add(RunEvent(run_id=run.id, from_state=run.state, to_state=new.value, reason=reason, at=now))
+    session.add(
+        RunEvent(run_id=run.id, from_state=run.state, to_state=new.value, reason=reason, at=now)
+    )
     run.state = new.value
     if new in TERMINAL:
         run.finished_at = now
@@ -150,7 +151,13 @@ def claim(session: Session, *, worker_id: str, now: datetime) -> Run | None:
     run = get(session, run_id)
     run.attempt += 1
     session.add(
-        RunEvent(run_id=run_id, from_state="queued", to_state="running", reason=f"claimed by {worker_id}", at=now)
+        RunEvent(
+            run_id=run_id,
+            from_state="queued",
+            to_state="running",
+            reason=f"claimed by {worker_id}",
+            at=now,
+        )
     )
     return run
 
@@ -180,7 +187,9 @@ def finish(session: Session, run_id: int, outcome: Outcome, *, now: datetime) ->
     return run
 
 
-def heartbeat(session: Session, *, worker_id: str, run_ids: Sequence[int], now: datetime) -> set[int]:
+def heartbeat(
+    session: Session, *, worker_id: str, run_ids: Sequence[int], now: datetime
+) -> set[int]:
     """Mark ``run_ids`` alive; return those a person asked to cancel."""
     if not run_ids:
         return set()
@@ -221,7 +230,13 @@ def reap(session: Session, *, lease_seconds: float, now: datetime) -> list[Run]:
     for run in runs:
         dead = run.worker_id or "unknown"
         if run.idempotent and not run.cancel_requested:
-            transition(session, run, RunState.QUEUED, reason=f"worker {dead} stopped; retrying idempotent run", now=now)
+            transition(
+                session,
+                run,
+                RunState.QUEUED,
+                reason=f"worker {dead} stopped; retrying idempotent run",
+                now=now,
+            )
             run.worker_id = None
             run.started_at = None
             run.heartbeat_at = None
@@ -232,7 +247,9 @@ def reap(session: Session, *, lease_seconds: float, now: datetime) -> list[Run]:
 
 
 def events(session: Session, run_id: int) -> list[RunEvent]:
-    return list(session.scalars(select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id)))
+    return list(
+        session.scalars(select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id))
+    )
 
 
 def search(
