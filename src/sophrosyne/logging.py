@@ -45,4 +45,4 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """A logger bound to ``name``; cheap, safe to call at import."""
-    return structlog.stdlib.get_logger(name)  # type: ignore[no-any-return]
+    return structlog.stdlib.get_logger(name)

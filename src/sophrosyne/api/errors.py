@@ -12,7 +12,7 @@ reported at ``["body"]`` with type ``json_invalid``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -38,48 +38,67 @@ from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
 
-#: Documented on routes so OpenAPI shows the error shape.
+#: The auth failures every protected route can answer, for the OpenAPI document.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, unknown, revoked or expired bearer token"},
     403: {"description": "The token lacks the scope this route needs"},
 }
 
 _READ_ONLY_HINT = (
-    "it is managed by configuration files and read-only through the API; "
-    "change the file and apply it"
+    "objects managed by configuration files cannot be changed through the API; "
+    "edit the file and apply it"
 )
 
 
-def field_errors_detail(errors: Iterable[FieldError]) -> list[dict[str, Any]]:
-    return [{"loc": list(e.loc), "msg": e.msg, "type": "value_error"} for e in errors]
+class PayloadInvalid(ValidationFailed):
+    """``ValidationFailed`` for a body the edge parsed itself, keeping pydantic's error types
+    (``missing``, ``string_type``, ``json_invalid``…) so replies match FastAPI's own."""
+
+    def __init__(self, errors: Sequence[FieldError], kinds: Sequence[str]) -> None:
+        super().__init__(errors)
+        self.kinds = list(kinds)
 
 
-def from_pydantic(
-    exc: pydantic.ValidationError, *, prefix: tuple[str | int, ...] = ()
-) -> ValidationFailed:
+def field_errors_detail(exc: ValidationFailed) -> list[dict[str, Any]]:
+    kinds = exc.kinds if isinstance(exc, PayloadInvalid) else ["value_error"] * len(exc.errors)
+    return [
+        {"loc": list(e.loc), "msg": e.msg, "type": kind}
+        for e, kind in zip(exc.errors, kinds, strict=True)
+    ]
+
+
+def from_pydantic(exc: pydantic.ValidationError) -> PayloadInvalid:
     """A pydantic error as ``ValidationFailed``, every failing field kept with its path."""
-    return ValidationFailed(
-        [FieldError((*prefix, *err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
+    errors = exc.errors(include_url=False)
+    return PayloadInvalid(
+        [FieldError(tuple(err["loc"]), err["msg"]) for err in errors],
+        [err["type"] for err in errors],
     )
 
 
 def parse_json(body: bytes) -> Any:
     """Decode a request body with orjson; a clear ``ValidationFailed`` if it is not JSON."""
     if not body.strip():
-        raise ValidationFailed.single(("body",), "request body is empty; expected JSON")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationFailed.single(("body",), f"request body is not valid JSON: {exc}") from None
+        msg = "request body is empty; expected JSON"
+    else:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            msg = f"request body is not valid JSON: {exc}"
+    raise PayloadInvalid([FieldError(("body",), msg)], ["json_invalid"])
 
 
 def _rewrite(err: Mapping[str, Any]) -> dict[str, Any]:
     kind = str(err.get("type", "value_error"))
     if kind == "json_invalid":
         reason = (err.get("ctx") or {}).get("error", "decode error")
-        loc = err.get("loc", ())
-        at = f" at position {loc[1]}" if len(loc) > 1 else ""
-        return {"loc": ["body"], "msg": f"request body is not valid JSON: {reason}{at}", "type": kind}
+        where = err.get("loc", ())
+        at = f" at position {where[1]}" if len(where) > 1 else ""
+        return {
+            "loc": ["body"],
+            "msg": f"request body is not valid JSON: {reason}{at}",
+            "type": kind,
+        }
     loc: Sequence[Any] = list(err.get("loc", ()))
     if len(loc) > 1 and loc[0] == "body":
         loc = loc[1:]
@@ -88,11 +107,11 @@ def _rewrite(err: Mapping[str, Any]) -> dict[str, Any]:
 
 def _status_and_detail(exc: SophrosyneError) -> tuple[int, Any, dict[str, str]]:
     if isinstance(exc, ValidationFailed):
-        return 422, field_errors_detail(exc.errors), {}
+        return 422, field_errors_detail(exc), {}
     if isinstance(exc, NotFound):
         return 404, str(exc), {}
     if isinstance(exc, ReadOnly):
-        return 409, f"{exc} ({_READ_ONLY_HINT})", {}
+        return 409, f"read-only: {exc}. {_READ_ONLY_HINT.capitalize()}.", {}
     if isinstance(exc, Conflict):
         return 409, str(exc), {}
     if isinstance(exc, Unauthorized):

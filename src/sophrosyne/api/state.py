@@ -49,5 +49,5 @@ class AppState:
             return
         try:
             self.on_enqueue(list(run_ids))
-        except Exception:  # noqa: BLE001 - the hook is best effort; the queue is the truth
+        except Exception:  # the hook is best effort; the queue is the truth
             log.exception("on_enqueue.failed", run_ids=list(run_ids))

@@ -21,7 +21,8 @@ def utcnow() -> datetime:
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with CLI options on top; exit 2 naming a bad setting."""
     try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        settings = Settings.model_validate(given)
     except ValidationError as exc:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])

@@ -1,46 +1,12 @@
-"""SQL that differs between SQLite and PostgreSQL: conflict-ignoring inserts and run claims."""
+"""SQL that differs between SQLite and PostgreSQL: run claims and readiness (bulk inserts are
+in ``bulk``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Table, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-
-
-def insert_ignoring_conflicts(
-    session: Session,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    *,
-    conflict_columns: Sequence[str],
-    returning: Sequence[str] = (),
-) -> list[Any]:
-    """INSERT rows, silently skipping those that collide on ``conflict_columns``.
-
-    Returns the ``returning`` columns of the rows actually inserted (in no promised order).
-    """
-    if not rows:
-        return []
-    dialect = session.get_bind().dialect.name
-    ins: Any
-    if dialect == "postgresql":
-        ins = postgresql.insert(table)
-    elif dialect == "sqlite":
-        ins = sqlite.insert(table)
-    else:  # pragma: no cover - only the two supported dialects exist
-        raise RuntimeError(f"unsupported dialect {dialect}")
-    stmt = ins.on_conflict_do_nothing(index_elements=list(conflict_columns))
-    if returning:
-        stmt = stmt.returning(*(table.c[c] for c in returning))
-        # SQLAlchemy's "insertmanyvalues" turns this into batched multi-row INSERTs with
-        # RETURNING on both dialects.
-        return list(session.execute(stmt, list(rows)).all())
-    session.execute(stmt, list(rows))
-    return []
 
 
 def claim_next_queued(

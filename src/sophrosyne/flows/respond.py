@@ -7,7 +7,7 @@ exists only if its alert was stored, and an acknowledged alert never loses its r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,8 +17,7 @@ from sophrosyne import templating
 from sophrosyne.domains.actions import params as action_params
 from sophrosyne.domains.actions.render import render_argv
 from sophrosyne.domains.alerts import service as alerts
-from sophrosyne.domains.alerts.models import Alert
-from sophrosyne.domains.alerts.service import Receipt
+from sophrosyne.domains.alerts.service import Receipt, StoredAlert
 from sophrosyne.domains.rules.evaluate import (
     AlertView,
     CompiledRule,
@@ -31,7 +30,7 @@ from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import ValidationFailed
 
 
-def view_of(alert: Alert) -> AlertView:
+def view_of(alert: StoredAlert) -> AlertView:
     return AlertView(
         fingerprint=alert.fingerprint,
         source=alert.source,
@@ -44,7 +43,7 @@ def view_of(alert: Alert) -> AlertView:
     )
 
 
-def idempotency_key(rule_id: int, alert: Alert) -> str:
+def idempotency_key(rule_id: int, alert: StoredAlert) -> str:
     """One run per rule, alert, episode and status, however often the alert is re-sent."""
     return f"rule:{rule_id}:alert:{alert.id}:episode:{alert.episode}:{alert.status}"
 
@@ -54,7 +53,7 @@ class Planned:
     """A run that a rule wants, or the reason it was held back."""
 
     rule: CompiledRule
-    alert: Alert
+    alert: StoredAlert
     key: str
     run: runs.NewRun | None = None
     outcome: str = ""
@@ -67,7 +66,14 @@ class Response:
     awaiting_confirmation: list[int] = field(default_factory=list)
 
 
-def plan_run(rule: CompiledRule, view: AlertView) -> tuple[runs.NewRun | None, str, str]:
+def plan_run(
+    rule: CompiledRule,
+    view: AlertView,
+    *,
+    alert_id: int | None = None,
+    alert_episode: int | None = None,
+    key: str | None = None,
+) -> tuple[runs.NewRun | None, str, str]:
     """Render one rule's run for one alert: (run, "", "") or (None, outcome, why)."""
     try:
         raw = render_parameters(rule, view)
@@ -89,6 +95,9 @@ def plan_run(rule: CompiledRule, view: AlertView) -> tuple[runs.NewRun | None, s
         requested_by=f"rule:{rule.name}",
         state=state,
         rule_id=rule.id,
+        alert_id=alert_id,
+        alert_episode=alert_episode,
+        idempotency_key=key,
     )
     return run, "", ""
 
@@ -125,11 +134,9 @@ def respond(
                 f"cooldown is {p.rule.cooldown_seconds} s"
             )
             continue
-        run, p.outcome, p.detail = plan_run(p.rule, view_of(p.alert))
-        if run is not None:
-            p.run = replace(
-                run, alert_id=p.alert.id, alert_episode=p.alert.episode, idempotency_key=p.key
-            )
+        p.run, p.outcome, p.detail = plan_run(
+            p.rule, view_of(p.alert), alert_id=p.alert.id, alert_episode=p.alert.episode, key=p.key
+        )
     ids = runs.enqueue(session, [p.run for p in wanted if p.run is not None], now=now)
     out = Response()
     decisions: list[dict[str, Any]] = []

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from sophrosyne.db.dialect import insert_ignoring_conflicts
+from sophrosyne.db.bulk import insert_rows
 from sophrosyne.domains.alerts.models import Alert, AlertDecision, AlertEvent
 from sophrosyne.domains.alerts.schemas import IncomingAlert
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
@@ -21,10 +21,42 @@ from sophrosyne.errors import NotFound
 
 
 @dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """A detached snapshot of an alert row as this transaction left it (cheap to build,
+    unlike an ORM object, which matters at thousands of alerts a second)."""
+
+    id: int
+    source: str
+    fingerprint: str
+    status: str
+    episode: int
+    severity: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime | None
+    generator_url: str | None
+
+    @classmethod
+    def of(cls, alert: Alert) -> StoredAlert:
+        return cls(
+            id=alert.id,
+            source=alert.source,
+            fingerprint=alert.fingerprint,
+            status=alert.status,
+            episode=alert.episode,
+            severity=alert.severity,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=alert.starts_at,
+            generator_url=alert.generator_url,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """The effect of one incoming alert: the stored alert and whether its state changed."""
 
-    alert: Alert
+    alert: StoredAlert
     created: bool
     #: A new alert, a firing→resolved transition, or a resolved→firing new episode.
     changed: bool
@@ -33,63 +65,95 @@ class Receipt:
 def upsert(session: Session, incoming: Sequence[IncomingAlert], *, now: datetime) -> list[Receipt]:
     """Store a batch: create unseen alerts, count re-sends, start episodes, log changes.
 
-    Safe against concurrent writers on PostgreSQL: new alerts are inserted with
-    ON CONFLICT DO NOTHING and every touched row is then locked before it is updated.
+    Existing rows are locked before they are updated, and new ones are inserted with
+    ON CONFLICT DO NOTHING: a row another process inserted meanwhile is then locked and
+    treated as a re-send, so concurrent writers on PostgreSQL never fail or double-count.
     Receipts come back in the order of ``incoming``.
     """
     if not incoming:
         return []
     keys = list(dict.fromkeys((a.source, a.fingerprint) for a in incoming))
-    known = {
-        (src, fp)
-        for src, fp in session.execute(
-            select(Alert.source, Alert.fingerprint).where(
-                tuple_(Alert.source, Alert.fingerprint).in_(keys)
-            )
-        )
-    }
-    first_of: dict[tuple[str, str], IncomingAlert] = {}
-    for a in incoming:
-        if (a.source, a.fingerprint) not in known:
+    by_key = _lock_existing(session, keys)
+    fresh: dict[tuple[str, str], StoredAlert] = {}
+    # Sorted, like the locking SELECT, so two writers with overlapping batches take row locks
+    # in the same order and cannot deadlock each other.
+    missing = sorted(k for k in keys if k not in by_key)
+    if missing:
+        first_of: dict[tuple[str, str], IncomingAlert] = {}
+        for a in incoming:
             first_of.setdefault((a.source, a.fingerprint), a)
-    inserted = {
-        (row.source, row.fingerprint)
-        for row in insert_ignoring_conflicts(
+        rows = [_new_row(first_of[k], now) for k in missing]
+        inserted = insert_rows(
             session,
             Alert.__table__,  # type: ignore[arg-type]
-            [_new_row(a, now) for a in first_of.values()],
-            conflict_columns=("source", "fingerprint"),
-            returning=("source", "fingerprint"),
+            rows,
+            returning=("id", "source", "fingerprint"),
+            ignore_conflicts_on=("source", "fingerprint"),
         )
-    }
-    rows = session.scalars(
-        select(Alert)
-        .where(tuple_(Alert.source, Alert.fingerprint).in_(keys))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    by_key = {(r.source, r.fingerprint): r for r in rows}
+        row_of = {(r["source"], r["fingerprint"]): r for r in rows}
+        for alert_id, src, fp in inserted:
+            # No second SELECT for new alerts: what was inserted is known.
+            row = row_of[(src, fp)]
+            fresh[(src, fp)] = StoredAlert(
+                id=alert_id,
+                source=src,
+                fingerprint=fp,
+                status=row["status"],
+                episode=1,
+                severity=row["severity"],
+                labels=row["labels"],
+                annotations=row["annotations"],
+                starts_at=row["starts_at"],
+                generator_url=row["generator_url"],
+            )
+        raced = [k for k in missing if k not in fresh]
+        if raced:
+            by_key.update(_lock_existing(session, raced))
 
+    repeated = _dupes(incoming) if len(keys) < len(incoming) else set()
     receipts: list[Receipt] = []
     events: list[dict[str, Any]] = []
-    fresh = set(inserted)
     for a in incoming:
         key = (a.source, a.fingerprint)
-        alert = by_key[key]
-        if key in fresh:
-            fresh.discard(key)  # later copies of the same alert in this batch are re-sends
-            events.append(_event(alert, None, now))
-            receipts.append(Receipt(alert, created=True, changed=True))
+        created = fresh.pop(key, None)
+        if created is not None:
+            # Later copies of the same alert in this batch are re-sends of the stored row.
+            if key in repeated:
+                loaded = session.get(Alert, created.id)
+                assert loaded is not None  # inserted by this very transaction
+                by_key[key] = loaded
+            events.append(_event(created.id, created.episode, None, created.status, now))
+            receipts.append(Receipt(created, created=True, changed=True))
             continue
+        alert = by_key[key]
         previous = alert.status
         _apply(alert, a, now)
         changed = previous != alert.status
         if changed:
-            events.append(_event(alert, previous, now))
-        receipts.append(Receipt(alert, created=False, changed=changed))
-    if events:
-        session.execute(insert(AlertEvent), events)
+            events.append(_event(alert.id, alert.episode, previous, alert.status, now))
+        receipts.append(Receipt(StoredAlert.of(alert), created=False, changed=changed))
+    insert_rows(session, AlertEvent.__table__, events)  # type: ignore[arg-type]
     return receipts
+
+
+def _lock_existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Alert]:
+    rows = session.scalars(
+        select(Alert)
+        .where(tuple_(Alert.source, Alert.fingerprint).in_(keys))
+        .order_by(Alert.source, Alert.fingerprint)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {(r.source, r.fingerprint): r for r in rows}
+
+
+def _dupes(incoming: Sequence[IncomingAlert]) -> set[tuple[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    dupes: set[tuple[str, str]] = set()
+    for a in incoming:
+        key = (a.source, a.fingerprint)
+        (dupes if key in seen else seen).add(key)
+    return dupes
 
 
 def _new_row(a: IncomingAlert, now: datetime) -> dict[str, Any]:
@@ -137,20 +201,21 @@ def _apply(alert: Alert, a: IncomingAlert, now: datetime) -> None:
         alert.generator_url = a.generator_url
 
 
-def _event(alert: Alert, previous: str | None, now: datetime) -> dict[str, Any]:
+def _event(
+    alert_id: int, episode: int, previous: str | None, status: str, now: datetime
+) -> dict[str, Any]:
     return {
-        "alert_id": alert.id,
-        "episode": alert.episode,
+        "alert_id": alert_id,
+        "episode": episode,
         "from_status": previous,
-        "to_status": alert.status,
+        "to_status": status,
         "at": now,
     }
 
 
 def record_decisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store why matched rules did (or did not) lead to runs."""
-    if rows:
-        session.execute(insert(AlertDecision), list(rows))
+    insert_rows(session, AlertDecision.__table__, rows)  # type: ignore[arg-type]
 
 
 def get(session: Session, alert_id: int) -> Alert:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sophrosyne.db.dialect import claim_next_queued, insert_ignoring_conflicts
+from sophrosyne.db.bulk import insert_rows
+from sophrosyne.db.dialect import claim_next_queued
 from sophrosyne.domains.runs.models import Run, RunEvent
 from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
 from sophrosyne.errors import Conflict, NotFound
@@ -67,35 +68,33 @@ def enqueue(session: Session, runs: Sequence[NewRun], *, now: datetime) -> dict[
 
     Returns idempotency key (or ``"#<index>"`` for keyless runs) → new run id.
     """
-    keyed = [r for r in runs if r.idempotency_key]
+    table = Run.__table__
     out: dict[str, int] = {}
-    for run_id, key in insert_ignoring_conflicts(
+    keyed = [r for r in runs if r.idempotency_key]
+    for run_id, key in insert_rows(
         session,
-        Run.__table__,  # type: ignore[arg-type]
+        table,  # type: ignore[arg-type]
         [_row(r, now) for r in keyed],
-        conflict_columns=("idempotency_key",),
         returning=("id", "idempotency_key"),
+        ignore_conflicts_on=("idempotency_key",),
     ):
         out[key] = run_id
     for i, r in enumerate(runs):
         if not r.idempotency_key:
-            run_id = session.execute(insert(Run).returning(Run.id), _row(r, now)).scalar_one()
-            out[f"#{i}"] = run_id
-    if out:
-        state_of = {r.idempotency_key or f"#{i}": r.state for i, r in enumerate(runs)}
-        session.execute(
-            insert(RunEvent),
-            [
-                {
-                    "run_id": run_id,
-                    "from_state": None,
-                    "to_state": state_of[key].value,
-                    "reason": "created",
-                    "at": now,
-                }
-                for key, run_id in out.items()
-            ],
-        )
+            (row,) = insert_rows(session, table, [_row(r, now)], returning=("id",))  # type: ignore[arg-type]
+            out[f"#{i}"] = row[0]
+    state_of = {r.idempotency_key or f"#{i}": r.state for i, r in enumerate(runs)}
+    events = [
+        {
+            "run_id": run_id,
+            "from_state": None,
+            "to_state": state_of[key].value,
+            "reason": "created",
+            "at": now,
+        }
+        for key, run_id in out.items()
+    ]
+    insert_rows(session, RunEvent.__table__, events)  # type: ignore[arg-type]
     return out
 
 

@@ -1,0 +1,108 @@
+"""Composition root of the HTTP application: settings in, a FastAPI app out.
+
+``create_app`` builds the engine (unless given one), the session factory, the rule cache and
+the metrics, and wires the routes. It does not migrate the database or start workers: the CLI
+does both. Importing this module does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from sophrosyne import __version__
+from sophrosyne.api import alerts, audit, catalog, errors, health, ingest, openapi, runs, tokens
+from sophrosyne.api import metrics as metrics_routes
+from sophrosyne.api.limits import BodyLimit
+from sophrosyne.api.state import AppState
+from sophrosyne.config import Settings
+from sophrosyne.db.engine import make_engine, make_session_factory
+from sophrosyne.domains.rules.service import RuleCache
+from sophrosyne.metrics import Metrics
+
+API_PREFIX = "/api/v1"
+
+_DESCRIPTION = """\
+Alert-driven automation. Monitoring sends alerts; rules answer them with actions, run
+automatically or after confirmation; everything is audited.
+
+**Authentication**: `Authorization: Bearer <token>`. Scopes: `read` (every GET), `write`
+(every change; implies read), `ingest` (the two alert ingestion routes only).
+
+**Errors**: `{"detail": "message"}`, or for invalid input `{"detail": [{"loc": [...],
+"msg": "...", "type": "..."}]}` naming every wrong field; `loc` is the path inside the body,
+or starts with `query`/`path` for URL parameters.
+
+`/healthz`, `/readyz` and `/metrics` need no token.
+"""
+
+_TAGS = [
+    {"name": "alerts", "description": "Ingest alerts and look them up."},
+    {"name": "actions", "description": "The catalog of remediations."},
+    {"name": "rules", "description": "Which alerts trigger which actions."},
+    {"name": "runs", "description": "Executions of actions: the work queue and its record."},
+    {"name": "audit", "description": "Who did what, when (read only)."},
+    {"name": "tokens", "description": "API tokens."},
+    {"name": "health", "description": "Probes for orchestrators and load balancers."},
+    {"name": "metrics", "description": "Prometheus exposition."},
+]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    metrics: Metrics | None = None,
+    on_enqueue: Callable[[list[int]], None] | None = None,
+) -> FastAPI:
+    """The API application.
+
+    ``engine``: reuse an engine (tests, or a process that shares one with its worker); one
+    built here is disposed when the application shuts down. ``on_enqueue`` is called after
+    commit with the ids of the runs a request queued, so an in-process worker wakes at once.
+    """
+    owns_engine = engine is None
+    if engine is None:
+        engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        rules=RuleCache(),
+        metrics=metrics if metrics is not None else Metrics(),
+        on_enqueue=on_enqueue,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="Sophrosyne",
+        version=__version__,
+        description=_DESCRIPTION,
+        openapi_tags=_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.sophrosyne = state
+    errors.install(app)
+    openapi.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for router in (
+        ingest.router,
+        alerts.router,
+        catalog.actions_router,
+        catalog.rules_router,
+        runs.router,
+        audit.router,
+        tokens.router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.include_router(metrics_routes.router)
+    return app
