@@ -14,7 +14,18 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from sophrosyne import __version__
-from sophrosyne.api import alerts, audit, catalog, errors, health, ingest, openapi, runs, tokens
+from sophrosyne.api import (
+    alerts,
+    audit,
+    catalog,
+    docs,
+    errors,
+    health,
+    ingest,
+    openapi,
+    runs,
+    tokens,
+)
 from sophrosyne.api import metrics as metrics_routes
 from sophrosyne.api.limits import BodyLimit
 from sophrosyne.api.state import AppState
@@ -88,10 +99,13 @@ def create_app(
         description=_DESCRIPTION,
         openapi_tags=_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs without a CDN
+        redoc_url=None,
     )
     app.state.sophrosyne = state
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in (
         ingest.router,
