@@ -1,0 +1,256 @@
+"""Config as code, part two: make the database hold what the files say.
+
+This module owns ``apply``: file-managed actions and rules are created, updated or deleted by
+name through the domain services, each change audited in the caller's transaction. Objects
+whose spec did not change are not touched, so their ``updated_at`` (which the rules cache
+keys on) stays put. Nothing changes at all when the files are invalid or clash with objects
+managed through the API. The caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sophrosyne.domains.actions import service as actions
+from sophrosyne.domains.actions.models import Action
+from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.rules import service as rules
+from sophrosyne.domains.rules.models import Rule
+from sophrosyne.domains.rules.schemas import RuleSpec
+from sophrosyne.errors import Conflict
+from sophrosyne.flows.configcode import (
+    ConfigBundle,
+    ConfigInvalid,
+    Defined,
+    Problem,
+    validate,
+)
+from sophrosyne.logging import get_logger
+
+log = get_logger(__name__)
+
+FILE = "file"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object created, updated or deleted; ``fields`` says what an update changed."""
+
+    verb: str
+    kind: str
+    name: str
+    source_file: str | None
+    fields: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        what = f" ({', '.join(self.fields)})" if self.fields else ""
+        return f"{self.verb} {self.kind} {self.name}{what}"
+
+
+@dataclass
+class ApplySummary:
+    """What ``apply`` did, and the warnings of the configuration it applied."""
+
+    changes: list[Change] = field(default_factory=list)
+    unchanged: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def count(self, verb: str) -> int:
+        return sum(1 for c in self.changes if c.verb == verb)
+
+    def totals(self) -> str:
+        return (
+            f"{self.count('created')} created, {self.count('updated')} updated, "
+            f"{self.count('deleted')} deleted, {len(self.unchanged)} unchanged"
+        )
+
+
+def _rule_spec(rule: Rule, action_names: dict[int, str]) -> RuleSpec | None:
+    """The spec a stored rule was made from; None if it no longer passes today's schema."""
+    try:
+        return RuleSpec.model_validate(
+            {
+                "name": rule.name,
+                "description": rule.description,
+                "enabled": rule.enabled,
+                "matchers": rule.matchers,
+                "on_status": rule.on_status,
+                "action": action_names.get(rule.action_id, ""),
+                "parameters": rule.parameters,
+                "mode": rule.mode,
+                "cooldown_seconds": rule.cooldown_seconds,
+            }
+        )
+    except ValidationError:
+        return None
+
+
+def _diff(old: BaseModel | None, new: BaseModel) -> dict[str, list[Any]]:
+    """Field → [before, after] for every field that differs (all of them if ``old`` is None)."""
+    after = new.model_dump(mode="json")
+    before = old.model_dump(mode="json") if old is not None else {}
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def _refuse_clashes(
+    bundle: ConfigBundle, db_actions: dict[str, Action], db_rules: dict[str, Rule]
+) -> None:
+    """A file object may not take over a name managed elsewhere (the API, the UI)."""
+    clashes: list[str] = []
+    items: list[tuple[str, Defined[Any], Action | Rule | None]] = [
+        ("action", a, db_actions.get(a.spec.name)) for a in bundle.actions
+    ] + [("rule", r, db_rules.get(r.spec.name)) for r in bundle.rules]
+    for kind, item, existing in items:
+        if existing is not None and existing.managed_by != FILE:
+            line = bundle.line(item.file, (*item.loc, "name"))
+            clashes.append(
+                f"{item.file}:{line}: {kind} {item.spec.name!r} is already managed by "
+                f"{existing.managed_by}"
+            )
+    if clashes:
+        raise Conflict(
+            "; ".join(clashes) + " — rename the object in the file, or delete the other first"
+        )
+
+
+def _refuse_orphans(session: Session, doomed: dict[str, Action]) -> None:
+    """An action about to be deleted must not be used by a rule that stays (an API rule)."""
+    if not doomed:
+        return
+    by_id = {a.id: name for name, a in doomed.items()}
+    users = session.execute(
+        select(Rule.name, Rule.action_id).where(
+            Rule.action_id.in_(list(by_id)), Rule.managed_by != FILE
+        )
+    ).all()
+    if users:
+        raise Conflict(
+            "; ".join(
+                f"action {by_id[action_id]!r} was removed from the files but rule {name!r} "
+                "(not file-managed) uses it"
+                for name, action_id in users
+            )
+        )
+
+
+def _audit(
+    session: Session,
+    change: Change,
+    object_id: int,
+    detail: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{change.kind}.{change.verb}",
+        object_type=change.kind,
+        object_id=object_id,
+        detail={"name": change.name, "managed_by": FILE, "source_file": change.source_file}
+        | detail,
+        now=now,
+    )
+
+
+def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) -> ApplySummary:
+    """Upsert the bundle's actions and rules as file-managed, delete file-managed objects the
+    files no longer define, and audit each change. Raises ``ConfigInvalid`` or ``Conflict``
+    before changing anything; the caller commits (or rolls back on any error)."""
+    db_actions = {a.name: a for a in actions.list_all(session)}
+    db_rules = {r.name: r for r in rules.list_all(session)}
+    # Rules in files may also use actions managed through the API.
+    file_action_names = {a.spec.name for a in bundle.actions}
+    known = {
+        name: actions.to_spec(a)
+        for name, a in db_actions.items()
+        if a.managed_by != FILE and name not in file_action_names
+    }
+    report = validate(bundle, known_actions=known)
+    if not report.ok:
+        raise ConfigInvalid(report)
+    _refuse_clashes(bundle, db_actions, db_rules)
+    file_rule_names = {r.spec.name for r in bundle.rules}
+    doomed_rules = [
+        r for n, r in db_rules.items() if r.managed_by == FILE and n not in file_rule_names
+    ]
+    doomed_actions = {
+        n: a for n, a in db_actions.items() if a.managed_by == FILE and n not in file_action_names
+    }
+    _refuse_orphans(session, doomed_actions)
+
+    summary = ApplySummary(warnings=list(report.warnings))
+
+    def done(change: Change, object_id: int, detail: dict[str, Any]) -> None:
+        summary.changes.append(change)
+        _audit(session, change, object_id, detail, actor=actor, now=now)
+
+    # Order matters for the RESTRICT foreign key: rules that go away first, then actions in,
+    # rules in, and only then actions out (a kept rule may just have moved off one).
+    for rule in doomed_rules:
+        rules.delete(session, rule.name, managed_by=FILE)
+        done(Change("deleted", "rule", rule.name, rule.source_file), rule.id, {})
+
+    for item in bundle.actions:
+        spec, existing = item.spec, db_actions.get(item.spec.name)
+        if existing is None:
+            created = actions.create(
+                session, spec, now=now, managed_by=FILE, source_file=item.source_file
+            )
+            detail = {"spec": spec.model_dump(mode="json")}
+            done(Change("created", "action", spec.name, item.source_file), created.id, detail)
+            continue
+        changed = _diff(actions.to_spec(existing), spec)
+        if existing.source_file != item.source_file:
+            changed["source_file"] = [existing.source_file, item.source_file]
+        if not changed:
+            summary.unchanged.append(("action", spec.name))
+            continue
+        actions.update(
+            session, spec.name, spec, now=now, managed_by=FILE, source_file=item.source_file
+        )
+        change = Change("updated", "action", spec.name, item.source_file, tuple(changed))
+        done(change, existing.id, {"changes": changed})
+
+    action_names = {a.id: n for n, a in db_actions.items()}
+    for rule_item in bundle.rules:
+        rspec, current = rule_item.spec, db_rules.get(rule_item.spec.name)
+        if current is None:
+            made = rules.create(
+                session, rspec, now=now, managed_by=FILE, source_file=rule_item.source_file
+            )
+            detail = {"spec": rspec.model_dump(mode="json")}
+            done(Change("created", "rule", rspec.name, rule_item.source_file), made.id, detail)
+            continue
+        changed = _diff(_rule_spec(current, action_names), rspec)
+        if current.source_file != rule_item.source_file:
+            changed["source_file"] = [current.source_file, rule_item.source_file]
+        if not changed:
+            summary.unchanged.append(("rule", rspec.name))
+            continue
+        rules.update(
+            session, rspec.name, rspec, now=now, managed_by=FILE, source_file=rule_item.source_file
+        )
+        change = Change("updated", "rule", rspec.name, rule_item.source_file, tuple(changed))
+        done(change, current.id, {"changes": changed})
+
+    for name, action in doomed_actions.items():
+        actions.delete(session, name, managed_by=FILE)
+        done(Change("deleted", "action", name, action.source_file), action.id, {})
+
+    log.info(
+        "config.applied",
+        actor=actor,
+        created=summary.count("created"),
+        updated=summary.count("updated"),
+        deleted=summary.count("deleted"),
+        unchanged=len(summary.unchanged),
+    )
+    return summary

@@ -1,0 +1,315 @@
+"""Config as code, part one: load a directory of YAML files and validate it.
+
+This module owns reading ``*.yaml`` / ``*.yml`` files (the directory itself only, not
+sub-directories, in name order; names starting with a dot are skipped as editor leftovers)
+into a ``ConfigBundle`` of action and rule specs, and the checks that make a ``Report``.
+Every problem carries the file and line it comes from. Problems are collected, never raised
+one by one, so a user sees all of them at once.
+
+YAML parsing with lines is ``flows.configyaml``; applying a bundle to the database is
+``flows.apply``; dry runs are ``flows.dryrun``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from sophrosyne import templating
+from sophrosyne.domains.actions import params as action_params
+from sophrosyne.domains.actions.schemas import ActionSpec
+from sophrosyne.domains.rules.matching import parse_matchers
+from sophrosyne.domains.rules.schemas import RuleSpec
+from sophrosyne.errors import FieldError, ValidationFailed
+from sophrosyne.flows.configyaml import Loc, Problem, line_of, model_problems, read_yaml
+
+__all__ = [
+    "ConfigBundle",
+    "ConfigInvalid",
+    "Defined",
+    "Problem",
+    "Report",
+    "check_dir",
+    "load_dir",
+    "validate",
+]
+
+SpecT = TypeVar("SpecT", ActionSpec, RuleSpec)
+
+SECTIONS: dict[str, type[BaseModel]] = {"actions": ActionSpec, "rules": RuleSpec}
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Report:
+    """Everything wrong (errors) or suspicious (warnings) with a configuration."""
+
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class Defined(Generic[SpecT]):
+    """A spec with where it was written: ``file`` as shown to users, ``source_file`` as
+    stored in the database (the name relative to the config directory)."""
+
+    spec: SpecT
+    file: str
+    source_file: str
+    section: str
+    index: int
+
+    @property
+    def loc(self) -> Loc:
+        return (self.section, self.index)
+
+
+@dataclass
+class ConfigBundle:
+    """The valid specs of a config directory, the problems found loading it, and line maps."""
+
+    root: Path
+    files: list[str] = field(default_factory=list)
+    actions: list[Defined[ActionSpec]] = field(default_factory=list)
+    rules: list[Defined[RuleSpec]] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    lines: dict[str, dict[Loc, int]] = field(default_factory=dict)
+
+    def line(self, file: str, loc: Loc) -> int:
+        """The line of ``loc`` in ``file``, or of its nearest enclosing node that exists."""
+        return line_of(self.lines.get(file, {}), loc)
+
+    def problem(self, item: Defined[Any], loc: Loc, message: str) -> Problem:
+        full = (*item.loc, *loc)
+        return Problem(item.file, self.line(item.file, full), full, message)
+
+
+class ConfigInvalid(ValidationFailed):
+    """The configuration has errors; ``report`` holds them with files and lines."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        super().__init__(
+            [FieldError(p.loc, f"{p.message} ({p.file}:{p.line})") for p in report.errors]
+        )
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        bundle.errors.append(Problem(shown, 0, (), f"cannot read: {exc}"))
+        return
+    parsed = read_yaml(text, shown, bundle.errors)
+    if parsed is None:
+        return
+    data, lines = parsed
+    bundle.lines[shown] = lines
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        bundle.errors.append(
+            Problem(shown, bundle.line(shown, ()), (), "must be a mapping of actions: and rules:")
+        )
+        return
+    for key, items in data.items():
+        model = SECTIONS.get(key) if isinstance(key, str) else None
+        if model is None:
+            bundle.errors.append(
+                Problem(
+                    shown,
+                    bundle.line(shown, (str(key),)),
+                    (str(key),),
+                    f"unknown top-level key; expected one of {sorted(SECTIONS)}",
+                )
+            )
+            continue
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            bundle.errors.append(
+                Problem(shown, bundle.line(shown, (key,)), (key,), "must be a list")
+            )
+            continue
+        for i, item in enumerate(items):
+            loc: Loc = (key, i)
+            if not isinstance(item, dict):
+                bundle.errors.append(
+                    Problem(shown, bundle.line(shown, loc), loc, "must be a mapping")
+                )
+                continue
+            try:
+                spec = model.model_validate(item)
+            except ValidationError as exc:
+                bundle.errors.extend(model_problems(exc, model, loc, shown, lines))
+                continue
+            if isinstance(spec, ActionSpec):
+                bundle.actions.append(Defined(spec, shown, path.name, key, i))
+            elif isinstance(spec, RuleSpec):
+                bundle.rules.append(Defined(spec, shown, path.name, key, i))
+
+
+def load_dir(path: str | Path) -> ConfigBundle:
+    """Load every ``*.yaml`` / ``*.yml`` file directly in ``path`` (not sub-directories).
+
+    Specs that fail their schema are left out of the bundle and reported in ``errors``.
+    """
+    root = Path(path)
+    bundle = ConfigBundle(root=root)
+    if not root.is_dir():
+        bundle.errors.append(Problem(str(root), 0, (), "not a directory"))
+        return bundle
+    files = sorted(p for p in root.iterdir() if p.suffix in SUFFIXES and not p.name.startswith("."))
+    files = [p for p in files if p.is_file()]
+    if not files:
+        # Applying an empty directory would delete every file-managed object: refuse a typo'd path.
+        bundle.errors.append(Problem(str(root), 0, (), "no *.yaml or *.yml files found"))
+    for file in files:
+        shown = str(file)
+        bundle.files.append(shown)
+        _load_file(file, shown, bundle)
+    return bundle
+
+
+# --- cross-file checks ----------------------------------------------------------------------
+
+
+def _duplicates(bundle: ConfigBundle, items: Sequence[Defined[Any]], kind: str) -> list[Problem]:
+    by_name: dict[str, list[Defined[Any]]] = {}
+    for item in items:
+        by_name.setdefault(item.spec.name, []).append(item)
+    out = []
+    for name, defs in by_name.items():
+        if len(defs) < 2:
+            continue
+        places = [f"{d.file}:{bundle.line(d.file, (*d.loc, 'name'))}" for d in defs]
+        for d, place in zip(defs, places, strict=True):
+            others = ", ".join(p for p in places if p != place)
+            out.append(
+                bundle.problem(
+                    d, ("name",), f"{kind} {name!r} is defined more than once (also at {others})"
+                )
+            )
+    return out
+
+
+def _label_warnings(bundle: ConfigBundle, rule: Defined[RuleSpec]) -> list[Problem]:
+    """Labels a parameter template reads that no matcher of the rule guarantees."""
+    guaranteed = {m.name for m in parse_matchers(rule.spec.matchers) if m.guarantees_label()}
+    out = []
+    for pname, source in rule.spec.parameters.items():
+        if not templating.is_template(source):
+            continue
+        # A ``default`` filter or ``labels.get(…)`` handles a missing label on purpose.
+        if re.search(r"\|\s*(default|d)\b", source):
+            continue
+        try:
+            used = templating.attribute_references(source, "labels")
+        except templating.TemplateFailed:
+            continue  # reported as an error
+        if "labels.get(" in source.replace(" ", ""):
+            used.discard("get")
+        for label in sorted(used - guaranteed):
+            out.append(
+                bundle.problem(
+                    rule,
+                    ("parameters", pname),
+                    f"uses labels.{label} but no matcher guarantees that label; the run would "
+                    f'fail with template_error for alerts without it (add e.g. {label}!="")',
+                )
+            )
+    return out
+
+
+def _check_rule(
+    bundle: ConfigBundle, rule: Defined[RuleSpec], action: ActionSpec | None
+) -> list[Problem]:
+    spec = rule.spec
+    out: list[Problem] = []
+    for pname, source in spec.parameters.items():
+        try:
+            templating.check_syntax(source)
+        except templating.TemplateFailed as exc:
+            out.append(bundle.problem(rule, ("parameters", pname), str(exc)))
+    if action is None:
+        out.append(bundle.problem(rule, ("action",), f"no action named {spec.action!r} is defined"))
+        return out
+    declared = {p.name: p for p in action.parameters}
+    for pname, source in spec.parameters.items():
+        pspec = declared.get(pname)
+        if pspec is None:
+            out.append(
+                bundle.problem(
+                    rule,
+                    ("parameters", pname),
+                    f"is not a parameter of action {action.name!r} "
+                    f"(it has {sorted(declared) or 'none'})",
+                )
+            )
+        elif not templating.is_template(source):
+            # A literal is checked now: it would fail for every alert at run time.
+            try:
+                action_params.validate([pspec], {pname: source}, loc=())
+            except ValidationFailed as exc:
+                out.append(bundle.problem(rule, ("parameters", pname), exc.errors[0].msg))
+    for pspec in action.parameters:
+        if pspec.required and pspec.default is None and pspec.name not in spec.parameters:
+            out.append(
+                bundle.problem(
+                    rule,
+                    ("parameters",),
+                    f"does not provide {pspec.name!r}, a required parameter of action "
+                    f"{action.name!r} with no default",
+                )
+            )
+    return out
+
+
+def validate(
+    bundle: ConfigBundle, *, known_actions: Mapping[str, ActionSpec] | None = None
+) -> Report:
+    """All problems of ``bundle``: its load errors plus the checks across files.
+
+    ``known_actions`` are actions outside the files (e.g. API-managed ones in the database)
+    that rules may also use; without it the files must define every action they use.
+    """
+    report = Report(errors=list(bundle.errors))
+    report.errors += _duplicates(bundle, bundle.actions, "action")
+    report.errors += _duplicates(bundle, bundle.rules, "rule")
+    actions: dict[str, ActionSpec] = {}
+    for item in bundle.actions:
+        actions.setdefault(item.spec.name, item.spec)
+    for name, spec in (known_actions or {}).items():
+        actions.setdefault(name, spec)
+    for item in bundle.actions:
+        for i, element in enumerate(item.spec.argv):
+            try:
+                templating.check_syntax(element)
+            except templating.TemplateFailed as exc:
+                report.errors.append(bundle.problem(item, ("argv", i), str(exc)))
+    for rule in bundle.rules:
+        report.errors += _check_rule(bundle, rule, actions.get(rule.spec.action))
+        report.warnings += _label_warnings(bundle, rule)
+        if not rule.spec.matchers:
+            report.warnings.append(
+                bundle.problem(rule, ("matchers",), "no matchers: the rule matches every alert")
+            )
+    return report
+
+
+def check_dir(path: str | Path) -> tuple[ConfigBundle, Report]:
+    """Load and validate a directory on its own (every action a rule uses must be in it)."""
+    bundle = load_dir(path)
+    return bundle, validate(bundle)
