@@ -20,7 +20,8 @@ system-deps:
 	./scripts/system-deps.sh
 
 run: install
-	SOPHROSYNE_DATA_DIR=$(DATA_DIR) $(BIN)/sophrosyne serve --config-dir demo
+	SOPHROSYNE_DATA_DIR=$(DATA_DIR) SOPHROSYNE_LOG_FORMAT=$${SOPHROSYNE_LOG_FORMAT:-console} \
+		$(BIN)/sophrosyne serve --config-dir demo
 
 lint: install
 	$(BIN)/ruff check src tests bench

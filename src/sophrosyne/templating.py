@@ -6,8 +6,8 @@ Templates are compiled once and cached by source text; rendering an undefined na
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 

@@ -104,19 +104,6 @@ def parse_payload(payload: Any) -> tuple[str, list[IncomingAlert]]:
     )
 
 
-def _view(alert: IncomingAlert) -> AlertView:
-    return AlertView(
-        fingerprint=alert.fingerprint,
-        source=alert.source,
-        status=alert.status,
-        severity=alert.severity,
-        labels=alert.labels,
-        annotations=alert.annotations,
-        starts_at=alert.starts_at,
-        generator_url=alert.generator_url,
-    )
-
-
 def judge(rule: CompiledRule, view: AlertView) -> RuleResult:
     """What ``rule`` would do for one alert, without cooldowns (they need history)."""
     name, action, mode = rule.name, rule.action_name, rule.mode
@@ -142,7 +129,7 @@ def test_alerts(payload: Any, rules: Sequence[CompiledRule]) -> DryRunReport:
     payload_type, incoming = parse_payload(payload)
     report = DryRunReport(payload_type=payload_type)
     for alert in incoming:
-        view = _view(alert)
+        view = AlertView.of(alert)
         result = AlertResult(
             fingerprint=alert.fingerprint,
             source=alert.source,

@@ -30,19 +30,6 @@ from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import ValidationFailed
 
 
-def view_of(alert: StoredAlert) -> AlertView:
-    return AlertView(
-        fingerprint=alert.fingerprint,
-        source=alert.source,
-        status=alert.status,
-        severity=alert.severity,
-        labels=alert.labels,
-        annotations=alert.annotations,
-        starts_at=alert.starts_at,
-        generator_url=alert.generator_url,
-    )
-
-
 def idempotency_key(rule_id: int, alert: StoredAlert) -> str:
     """One run per rule, alert, episode and status, however often the alert is re-sent."""
     return f"rule:{rule_id}:alert:{alert.id}:episode:{alert.episode}:{alert.status}"
@@ -109,7 +96,7 @@ def respond(
     wanted: list[Planned] = []
     seen: set[str] = set()
     for receipt in receipts:
-        view = view_of(receipt.alert)
+        view = AlertView.of(receipt.alert)
         for rule in rules.candidates(view.labels):
             if why_not(rule, view) is not None:
                 continue
@@ -135,7 +122,11 @@ def respond(
             )
             continue
         p.run, p.outcome, p.detail = plan_run(
-            p.rule, view_of(p.alert), alert_id=p.alert.id, alert_episode=p.alert.episode, key=p.key
+            p.rule,
+            AlertView.of(p.alert),
+            alert_id=p.alert.id,
+            alert_episode=p.alert.episode,
+            key=p.key,
         )
     ids = runs.enqueue(session, [p.run for p in wanted if p.run is not None], now=now)
     out = Response()

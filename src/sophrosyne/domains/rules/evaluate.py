@@ -45,6 +45,20 @@ class AlertView:
     starts_at: datetime | None = None
     generator_url: str | None = None
 
+    @classmethod
+    def of(cls, alert: Any) -> AlertView:
+        """The view of anything shaped like an alert (an incoming one or a stored one)."""
+        return cls(
+            fingerprint=alert.fingerprint,
+            source=alert.source,
+            status=alert.status,
+            severity=alert.severity,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=alert.starts_at,
+            generator_url=alert.generator_url,
+        )
+
     def template_context(self) -> dict[str, Any]:
         return {
             "labels": dict(self.labels),
