@@ -51,12 +51,12 @@ def is_template(source: str) -> bool:
 
 
 #: ``{{ root.name }}`` alone: by far the commonest template, looked up without Jinja.
-_SIMPLE = re.compile(r"^\{\{\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\}\}$")
+_SIMPLE = re.compile(r"\{\{\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\}\}")
 
 
 @lru_cache(maxsize=4096)
 def _simple_lookup(source: str) -> tuple[str, str] | None:
-    m = _SIMPLE.match(source)
+    m = _SIMPLE.fullmatch(source)
     return (m[1], m[2]) if m else None
 
 

@@ -162,3 +162,18 @@ def test_parameters_stay_single_literal_arguments(
     with session_factory() as s:
         stored = s.scalars(select(Run)).one()
     assert stored.argv == ["echo", "--", value, "end"]
+
+
+def test_rule_parameters_must_fit_the_action(api: Api) -> None:
+    assert api.post("/api/v1/actions", json=restart_action()).status_code == 201
+    typo = restart_rule(parameters={"servce": "{{ labels.service }}"})
+    r = api.post("/api/v1/rules", json=typo)
+    assert r.status_code == 422
+    locs = {tuple(d["loc"]) for d in r.json()["detail"]}
+    # The unknown name, and the required parameter it left out, are both named.
+    assert locs == {("parameters", "servce"), ("parameters",)}
+    bad_literal = restart_rule(parameters={"service": "NOT VALID"})
+    r = api.post("/api/v1/rules", json=bad_literal)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["parameters", "service"]
+    assert api.get("/api/v1/rules").json() == []

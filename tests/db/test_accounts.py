@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -125,9 +126,11 @@ def test_scopes_round_trip_through_the_database(session: Session, now: datetime)
 
 
 def test_longest_allowed_token_name_can_act(session: Session, now: datetime) -> None:
-    """TokenCreate allows names of 200 characters; such a token's actor ("token:NAME") must
+    """TokenCreate allows names of 120 characters; such a token's actor ("token:NAME") must
     fit wherever an actor is recorded, or every audited call it makes fails."""
-    secret = _create(session, now, name="t" * 200)
+    with pytest.raises(ValidationError):
+        TokenCreate(name="t" * 121)
+    secret = _create(session, now, name="t" * 120)
     principal = accounts.verify(session, secret, now=now)
     audit.record(session, actor=principal.actor, action="rule.created", object_type="rule", now=now)
     session.commit()

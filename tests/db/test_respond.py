@@ -263,7 +263,7 @@ def test_rule_cache_sees_an_edit_older_than_the_newest_rule(
 
 
 def test_rule_with_the_longest_allowed_name_enqueues(session: Session, now: datetime) -> None:
-    name = "r" * 200  # RuleSpec allows names of up to 200 characters
+    name = "r" * 120  # RuleSpec allows names of up to 120 characters
     _setup(session, now, name=name)
     out = Ingester(session)(now, _in())
     assert out.reply.runs_enqueued == 1

@@ -67,9 +67,11 @@ def test_int_min_and_max() -> None:
 def test_pattern_must_match_in_full() -> None:
     spec = _spec(pattern="[a-z]+")
     assert validate([spec], {"p": "abc"}) == {"p": "abc"}
-    for hostile in ["abc; rm", "abc\n", "ABC", "abc def", "$(id)", ""]:
+    for hostile in ["abc; rm", "abc\n", "ABC", "abc def", "$(id)"]:
         errors = _errors([spec], {"p": hostile})
         assert "does not match the pattern" in errors[("params", "p")], hostile
+    # Empty is "not given": a required parameter reports that instead.
+    assert _errors([spec], {"p": ""}) == {("params", "p"): "is required"}
 
 
 def test_enum_choices() -> None:
@@ -107,8 +109,10 @@ def test_required_parameter_missing() -> None:
     assert _errors([_spec(type="int")], {"p": None}) == {("params", "p"): "is required"}
 
 
-def test_optional_parameter_missing_is_left_out() -> None:
-    assert validate([_spec(required=False)], {}) == {}
+def test_optional_parameter_needs_a_default_which_fills_it() -> None:
+    with pytest.raises(ValueError, match="needs a default"):
+        _spec(required=False)
+    assert validate([_spec(required=False, default="all")], {}) == {"p": "all"}
 
 
 def test_default_fills_missing_and_is_coerced() -> None:

@@ -25,6 +25,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def alembic_downgrade(engine: Engine, revision: str) -> None:
+    """Step the schema back to ``revision`` (``base`` removes every table)."""
+    command.downgrade(alembic_config(engine), revision)
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

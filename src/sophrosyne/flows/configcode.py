@@ -21,8 +21,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sophrosyne import templating
-from sophrosyne.domains.actions import params as action_params
 from sophrosyne.domains.actions.schemas import ActionSpec
+from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.errors import FieldError, ValidationFailed
@@ -246,34 +246,10 @@ def _check_rule(
     if action is None:
         out.append(bundle.problem(rule, ("action",), f"no action named {spec.action!r} is defined"))
         return out
-    declared = {p.name: p for p in action.parameters}
-    for pname, source in spec.parameters.items():
-        pspec = declared.get(pname)
-        if pspec is None:
-            out.append(
-                bundle.problem(
-                    rule,
-                    ("parameters", pname),
-                    f"is not a parameter of action {action.name!r} "
-                    f"(it has {sorted(declared) or 'none'})",
-                )
-            )
-        elif not templating.is_template(source):
-            # A literal is checked now: it would fail for every alert at run time.
-            try:
-                action_params.validate([pspec], {pname: source}, loc=())
-            except ValidationFailed as exc:
-                out.append(bundle.problem(rule, ("parameters", pname), exc.errors[0].msg))
-    for pspec in action.parameters:
-        if pspec.required and pspec.default is None and pspec.name not in spec.parameters:
-            out.append(
-                bundle.problem(
-                    rule,
-                    ("parameters",),
-                    f"does not provide {pspec.name!r}, a required parameter of action "
-                    f"{action.name!r} with no default",
-                )
-            )
+    out.extend(
+        bundle.problem(rule, problem.loc, problem.msg)
+        for problem in parameter_problems(action.name, spec.parameters, action.parameters)
+    )
     return out
 
 

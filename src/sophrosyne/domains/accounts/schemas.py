@@ -20,7 +20,8 @@ class Scope(StrEnum):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    #: Short enough that the audit actor "token:<name>" fits its column.
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     scopes: Annotated[list[Scope], Field(min_length=1)] = Field(
         default_factory=lambda: [Scope.WRITE]
     )

@@ -29,3 +29,16 @@ class Action(Base):
     source_file: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class CatalogRevision(Base):
+    """One row whose counter goes up with every change to actions or rules.
+
+    Every process caches the compiled rule set and checks this number before each use; a
+    counter (not a timestamp) so that clocks that disagree across machines cannot hide an edit.
+    """
+
+    __tablename__ = "catalog_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)

@@ -74,7 +74,9 @@ def validate(
             errors.append(FieldError((*loc, name), "is not a parameter of this action"))
     for spec in parsed:
         value = raw.get(spec.name)
-        if value is None or (isinstance(value, str) and value == "" and spec.type != "string"):
+        # An empty value is a missing one, for strings too: "rm -rf /var/cache/{{ p }}" must
+        # never run with p = "".
+        if value is None or value == "":
             if spec.default is not None:
                 value = spec.default
             elif spec.required:

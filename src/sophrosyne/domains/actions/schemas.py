@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from sophrosyne import templating
 
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,199}$")]
+#: Names are short enough that derived strings ("rule:<name>") fit their columns.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$")]
 ParamName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,63}$")]
 ParamType = Literal["string", "int", "bool", "enum"]
 Risk = Literal["low", "medium", "high"]
@@ -34,6 +35,8 @@ class ParameterSpec(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> ParameterSpec:
+        if not self.required and self.default is None:
+            raise ValueError("an optional parameter (required: false) needs a default")
         if self.type == "enum" and not self.choices:
             raise ValueError("an enum parameter needs choices")
         if self.type != "enum" and self.choices:
@@ -74,6 +77,8 @@ class ActionSpec(BaseModel):
             raise ValueError(f"parameter names repeat: {sorted(dupes)}")
         declared = set(names)
         for i, element in enumerate(self.argv):
+            if not templating.is_template(element):
+                continue  # passed through verbatim, so "${#x}" or "{#" are fine
             try:
                 used = templating.attribute_references(element, "params")
                 stray = templating.undeclared_names(element) - {"params"}

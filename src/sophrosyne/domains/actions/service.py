@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from sophrosyne.domains.actions.models import Action
+from sophrosyne.domains.actions.models import Action, CatalogRevision
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.errors import Conflict, NotFound, ReadOnly
 
@@ -67,6 +68,7 @@ def create(
     _assign(action, spec, now)
     session.add(action)
     session.flush()
+    bump_revision(session)
     return action
 
 
@@ -87,6 +89,7 @@ def update(
     action.source_file = source_file
     _assign(action, spec, now)
     session.flush()
+    bump_revision(session)
     return action
 
 
@@ -102,12 +105,15 @@ def delete(session: Session, name: str, *, managed_by: str = "api") -> Action:
         raise Conflict(f"action {name!r} is used by rules {sorted(users)}")
     session.delete(action)
     session.flush()
+    bump_revision(session)
     return action
 
 
-def catalog_version(session: Session) -> tuple[int, datetime | None]:
-    """Changes whenever an action is added, removed or edited (used by the rules cache)."""
-    count, newest = session.execute(
-        select(func.count(Action.id), func.max(Action.updated_at))
-    ).one()
-    return int(count), newest
+def bump_revision(session: Session) -> None:
+    """Record that the catalog changed (in the caller's transaction, with the change)."""
+    session.execute(sql_update(CatalogRevision).values(revision=CatalogRevision.revision + 1))
+
+
+def catalog_revision(session: Session) -> int:
+    """Goes up whenever an action or rule is added, removed or edited."""
+    return int(session.scalar(select(CatalogRevision.revision)) or 0)

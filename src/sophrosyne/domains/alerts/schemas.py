@@ -13,8 +13,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Status = Literal["firing", "resolved"]
-LabelName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-LabelValue = Annotated[str, StringConstraints(max_length=4096)]
+#: Length of the ``alerts.severity`` column.
+SEVERITY_MAX = 64
+# NUL is refused here, with the field named, because PostgreSQL cannot store it in JSONB.
+_NO_NUL = r"^[^\x00]*$"
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_NO_NUL)]
+LabelValue = Annotated[str, StringConstraints(max_length=4096, pattern=_NO_NUL)]
+AnnotationValue = Annotated[str, StringConstraints(max_length=65536, pattern=_NO_NUL)]
 Labels = dict[LabelName, LabelValue]
 
 
@@ -25,7 +30,7 @@ class AlertmanagerAlert(BaseModel):
 
     status: Status
     labels: Annotated[Labels, Field(min_length=1)]
-    annotations: dict[LabelName, str] = Field(default_factory=dict)
+    annotations: dict[LabelName, AnnotationValue] = Field(default_factory=dict)
     startsAt: datetime | None = None  # noqa: N815 - Alertmanager's field names, as sent
     endsAt: datetime | None = None  # noqa: N815
     generatorURL: str = ""  # noqa: N815
@@ -55,9 +60,9 @@ class GenericAlert(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     labels: Annotated[Labels, Field(min_length=1)]
-    annotations: dict[LabelName, str] = Field(default_factory=dict)
+    annotations: dict[LabelName, AnnotationValue] = Field(default_factory=dict)
     status: Status = "firing"
-    severity: Annotated[str, StringConstraints(max_length=64)] | None = None
+    severity: Annotated[str, StringConstraints(max_length=SEVERITY_MAX)] | None = None
     fingerprint: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
         default=None, description="The sender's own fingerprint, kept verbatim."
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
 from sophrosyne.domains.alerts.models import Alert, AlertDecision, AlertEvent
-from sophrosyne.domains.alerts.schemas import IncomingAlert
+from sophrosyne.domains.alerts.schemas import SEVERITY_MAX, IncomingAlert
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
 from sophrosyne.errors import NotFound
 
@@ -156,6 +156,12 @@ def _dupes(incoming: Sequence[IncomingAlert]) -> set[tuple[str, str]]:
     return dupes
 
 
+def _severity(value: str | None) -> str | None:
+    """The stored severity is a short column: a longer value is cut, never a storage error
+    (which would make Alertmanager retry the batch forever)."""
+    return value[:SEVERITY_MAX] if value else None
+
+
 def _new_row(a: IncomingAlert, now: datetime) -> dict[str, Any]:
     return {
         "source": a.source,
@@ -163,7 +169,7 @@ def _new_row(a: IncomingAlert, now: datetime) -> dict[str, Any]:
         "status": a.status,
         "labels": a.labels,
         "annotations": a.annotations,
-        "severity": a.severity,
+        "severity": _severity(a.severity),
         "generator_url": a.generator_url,
         "starts_at": a.starts_at,
         "ends_at": a.ends_at,
@@ -193,7 +199,7 @@ def _apply(alert: Alert, a: IncomingAlert, now: datetime) -> None:
         alert.labels = a.labels
     if alert.annotations != a.annotations:
         alert.annotations = a.annotations
-    alert.severity = a.severity
+    alert.severity = _severity(a.severity)
     if a.starts_at is not None:
         alert.starts_at = a.starts_at
     alert.ends_at = a.ends_at

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sophrosyne import templating
 from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matcher
 
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,199}$")]
+#: Names are short enough that derived strings ("rule:<name>") fit their columns.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$")]
 Mode = Literal["auto", "confirm"]
 TEMPLATE_ROOTS = frozenset({"labels", "annotations", "alert"})
 
@@ -48,6 +49,8 @@ class RuleSpec(BaseModel):
     @classmethod
     def _templates_parse(cls, value: dict[str, str]) -> dict[str, str]:
         for key, source in value.items():
+            if not templating.is_template(source):
+                continue  # a literal value, passed through verbatim
             try:
                 stray = templating.undeclared_names(source) - TEMPLATE_ROOTS
             except templating.TemplateFailed as exc:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.models import Action
+from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
 from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.models import Rule
@@ -40,6 +40,9 @@ def _assign(session: Session, rule: Rule, spec: RuleSpec, now: datetime) -> None
         action = actions.get_by_name(session, spec.action)
     except NotFound:
         raise ValidationFailed.single(("action",), f"no action named {spec.action!r}") from None
+    problems = parameter_problems(action.name, spec.parameters, action.parameters)
+    if problems:
+        raise ValidationFailed(problems)
     rule.description = spec.description
     rule.enabled = spec.enabled
     rule.matchers = list(spec.matchers)
@@ -65,6 +68,7 @@ def create(
     _assign(session, rule, spec, now)
     session.add(rule)
     session.flush()
+    actions.bump_revision(session)
     return rule
 
 
@@ -85,6 +89,7 @@ def update(
     rule.source_file = source_file
     _assign(session, rule, spec, now)
     session.flush()
+    actions.bump_revision(session)
     return rule
 
 
@@ -94,6 +99,7 @@ def delete(session: Session, name: str, *, managed_by: str = "api") -> Rule:
         raise ReadOnly(f"rule {name!r} is managed by {rule.managed_by}; change it there")
     session.delete(rule)
     session.flush()
+    actions.bump_revision(session)
     return rule
 
 
@@ -125,25 +131,20 @@ def compile_all(session: Session) -> list[CompiledRule]:
     return out
 
 
-def _version(session: Session) -> tuple[Any, ...]:
-    count, newest = session.execute(select(func.count(Rule.id), func.max(Rule.updated_at))).one()
-    return (int(count), newest, *actions.catalog_version(session))
-
-
 class RuleCache:
     """The compiled rule set, rebuilt only when rules or actions changed.
 
-    One cheap aggregate query per use tells whether anything changed, so every process sees
-    edits made by any other process without reloading 100 rules for every alert batch.
+    One one-row query per use (the catalog revision) tells whether anything changed, so every
+    process sees edits made by any other process without reloading every rule for each batch.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._version: tuple[Any, ...] | None = None
+        self._version: int | None = None
         self._rules = RuleSet([])
 
     def get(self, session: Session) -> RuleSet:
-        version = _version(session)
+        version = actions.catalog_revision(session)
         with self._lock:
             if version == self._version:
                 return self._rules

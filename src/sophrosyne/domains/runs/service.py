@@ -198,7 +198,11 @@ def heartbeat(
         .values(heartbeat_at=now)
     )
     return set(
-        session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.cancel_requested.is_(True)))
+        session.scalars(
+            select(Run.id).where(
+                Run.id.in_(run_ids), Run.worker_id == worker_id, Run.cancel_requested.is_(True)
+            )
+        )
     )
 
 
