@@ -82,6 +82,7 @@ def create_app(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
+        read_session_factory=make_session_factory(engine, readonly=True),
         rules=RuleCache(),
         metrics=metrics if metrics is not None else Metrics(),
         on_enqueue=on_enqueue,

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from sophrosyne.db.engine import make_session_factory
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.alerts import service as alerts
@@ -56,3 +58,14 @@ def test_ingest_enqueues_once_per_episode(session: Session, now: datetime) -> No
     claimed = runs.claim(session, worker_id="w1", now=now)
     session.commit()
     assert claimed is not None and claimed.state == "running"
+
+
+def test_a_read_only_session_does_not_block_writers(engine: Engine) -> None:
+    """On SQLite a reading request must not hold the write lock (WAL readers are free)."""
+    reader = make_session_factory(engine, readonly=True)
+    writer = make_session_factory(engine)
+    with reader.begin() as r:
+        r.execute(text("SELECT count(*) FROM alerts")).scalar_one()
+        # Still inside the read transaction: a writer gets through at once.
+        with writer.begin() as w:
+            w.execute(text("UPDATE catalog_revision SET revision = revision + 1"))

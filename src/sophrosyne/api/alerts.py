@@ -71,7 +71,7 @@ def list_alerts(
         until=as_utc(until),
         matchers=_matchers(matcher or []),
     )
-    with state.transaction() as session:
+    with state.reading() as session:
         found = alerts.search(session, flt, limit=limit, before_id=before_id)
         items = [AlertOut.model_validate(a) for a in found]
     return Page[AlertOut](items=items, next_before_id=next_cursor([a.id for a in items], limit))
@@ -86,7 +86,7 @@ def list_alerts(
 def get_alert(alert_id: int, _principal: Reader, state: State) -> AlertDetail:
     """``decisions`` say why each matching rule did or did not lead to a run (``enqueued``,
     ``awaiting_confirmation``, ``cooldown``, ``template_error``…). Needs scope ``read``."""
-    with state.transaction() as session:
+    with state.reading() as session:
         alert = alerts.get(session, alert_id)
         return AlertDetail(
             **AlertOut.model_validate(alert).model_dump(),

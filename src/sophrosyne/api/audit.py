@@ -30,7 +30,7 @@ def list_audit(
     before_id: Annotated[int | None, Query(ge=1, description="Keyset paging cursor.")] = None,
 ) -> Page[AuditOut]:
     """Newest first. Needs scope ``read``."""
-    with state.transaction() as session:
+    with state.reading() as session:
         found = audit.search(
             session,
             actor=actor,

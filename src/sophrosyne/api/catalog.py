@@ -52,14 +52,14 @@ def _audit(
 @actions_router.get("", response_model=list[ActionOut], summary="List actions")
 def list_actions(_principal: Reader, state: State) -> list[ActionOut]:
     """Needs scope ``read``."""
-    with state.transaction() as session:
+    with state.reading() as session:
         return [ActionOut.model_validate(a) for a in actions.list_all(session)]
 
 
 @actions_router.get("/{name}", response_model=ActionOut, summary="One action", responses=_NOT_FOUND)
 def get_action(name: str, _principal: Reader, state: State) -> ActionOut:
     """Needs scope ``read``."""
-    with state.transaction() as session:
+    with state.reading() as session:
         return ActionOut.model_validate(actions.get_by_name(session, name))
 
 
@@ -115,14 +115,14 @@ def delete_action(name: str, principal: Writer, state: State) -> Response:
 @rules_router.get("", response_model=list[RuleOut], summary="List rules")
 def list_rules(_principal: Reader, state: State) -> list[RuleOut]:
     """Needs scope ``read``."""
-    with state.transaction() as session:
+    with state.reading() as session:
         return [rules.to_out(session, r) for r in rules.list_all(session)]
 
 
 @rules_router.get("/{name}", response_model=RuleOut, summary="One rule", responses=_NOT_FOUND)
 def get_rule(name: str, _principal: Reader, state: State) -> RuleOut:
     """Needs scope ``read``."""
-    with state.transaction() as session:
+    with state.reading() as session:
         return rules.to_out(session, rules.get_by_name(session, name))
 
 

@@ -32,7 +32,7 @@ def readyz(state: State) -> Health | JSONResponse:
     """200 when the database answers and its schema is at the newest migration; else 503
     with the reason. Take the process out of a load balancer while this is not 200."""
     try:
-        with state.transaction() as session:
+        with state.reading() as session:
             database_ready(session)
     except SQLAlchemyError as exc:
         log.warning("readyz.database_unavailable", error=str(exc).splitlines()[0])

@@ -23,7 +23,7 @@ router = APIRouter(tags=["metrics"])
 def _refresh_from_database(state: AppState) -> None:
     """Figures true across processes come from the database at scrape time."""
     try:
-        with state.transaction() as session:
+        with state.reading() as session:
             counts = runs.count_by_state(session)
     except SQLAlchemyError as exc:
         # Keep serving this process's counters; stale gauges beat a failed scrape.

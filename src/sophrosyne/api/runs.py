@@ -54,7 +54,7 @@ def list_runs(
     before_id: Annotated[int | None, Query(ge=1, description="Keyset paging cursor.")] = None,
 ) -> Page[RunOut]:
     """Newest first. Needs scope ``read``."""
-    with state.transaction() as session:
+    with state.reading() as session:
         found = runs.search(
             session,
             state=run_state.value if run_state else None,
@@ -76,7 +76,7 @@ def list_runs(
 )
 def get_run(run_id: int, _principal: Reader, state: State) -> RunDetail:
     """Needs scope ``read``."""
-    with state.transaction() as session:
+    with state.reading() as session:
         run = runs.get(session, run_id)
         return RunDetail(
             **RunOut.model_validate(run).model_dump(),

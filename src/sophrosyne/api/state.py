@@ -29,6 +29,7 @@ class AppState:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    read_session_factory: sessionmaker[Session]
     rules: RuleCache
     metrics: Metrics
     on_enqueue: Callable[[list[int]], None] | None = None
@@ -38,6 +39,11 @@ class AppState:
     def transaction(self) -> AbstractContextManager[Session]:
         """A session in a transaction that commits when the block ends without error."""
         return self.session_factory.begin()
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A read-only transaction: on SQLite it does not take the write lock, so reads never
+        hold up ingest (WAL readers see a consistent snapshot)."""
+        return self.read_session_factory.begin()
 
     def enqueued(self, run_ids: Sequence[int]) -> None:
         """Tell the in-process worker about new queued runs; call only after commit.

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
 @router.get("", response_model=list[TokenOut], summary="List API tokens")
 def list_tokens(_principal: Writer, state: State) -> list[TokenOut]:
     """Names, scopes, prefixes and dates; never the secret or its hash."""
-    with state.transaction() as session:
+    with state.reading() as session:
         return [TokenOut.model_validate(t) for t in accounts.list_all(session)]
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+_READONLY = "sophrosyne_readonly"
+
 
 def normalise_url(url: str) -> str:
     """Map plain ``postgresql://`` URLs to the psycopg 3 driver we ship."""
@@ -62,13 +64,23 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write transaction can then never
-        # fail with SQLITE_BUSY half-way, it waits on busy_timeout instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # fail with SQLITE_BUSY half-way, it waits on busy_timeout instead. Sessions made with
+        # readonly=True begin DEFERRED and never take the lock.
+        if conn.get_execution_options().get(_READONLY):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded attributes after commit (edges read them to build replies)."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    """Sessions that keep loaded attributes after commit (edges read them to build replies).
+
+    ``readonly`` sessions are for requests that only read: on SQLite they do not take the
+    write lock. (They are not prevented from writing; on SQLite a write in one may fail with
+    "database is locked" instead of waiting, so don't.)
+    """
+    bind = engine.execution_options(**{_READONLY: True}) if readonly else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
