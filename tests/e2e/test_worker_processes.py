@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,3 +137,29 @@ def test_two_worker_processes_on_postgresql_never_claim_the_same_run(
     assert sorted(n for _, n in claims) == [1] * len(ids)
     workers = {r.worker_id.rsplit(":", 2)[1] for r in done if r.worker_id}
     assert len(workers) == 2, "both worker processes should have taken part"
+
+
+def test_worker_process_on_postgresql_wakes_on_notify_not_poll(pg_url: str, tmp_path: Path) -> None:
+    """A run queued by another process starts at once: LISTEN/NOTIFY, not the 30 s poll."""
+    engine = make_engine(pg_url)
+    sf = make_session_factory(engine)
+    name = f"wake-{uuid.uuid4().hex[:8]}"
+    with sf.begin() as s:
+        actions.create(s, ActionSpec(name=name, argv=["true"]), now=datetime.now(UTC))
+    env = sophrosyne_env(
+        pg_url, tmp_path, SOPHROSYNE_WORKER_SLOTS="1", SOPHROSYNE_WORKER_POLL_SECONDS="30"
+    )
+    log = tmp_path / "worker.log"
+    try:
+        with running([*SOPHROSYNE, "worker"], env=env, log=log):
+            wait_for(lambda: "worker.started" in log.read_text(), timeout=30, what="worker up")
+            time.sleep(1.5)  # past the first poll: the slot is now parked for 30 s
+            run_id = _enqueue(sf, name)[0]
+            queued_at = time.monotonic()
+            wait_for(lambda: _run(sf, run_id).state == "succeeded", timeout=10, what="the run")
+            assert time.monotonic() - queued_at < 5
+    except AssertionError:
+        print(tail(log))
+        raise
+    finally:
+        engine.dispose()

@@ -63,7 +63,7 @@ def serve(
     _ensure_schema(engine, _auto_migrate(settings, engine, migrate_db))
     _load_config(settings, sessions)
     metrics = Metrics()
-    runner = build_worker(settings, sessions, metrics) if worker else None
+    runner = build_worker(settings, engine, sessions, metrics) if worker else None
     app = create_app(
         settings, engine=engine, metrics=metrics, on_enqueue=runner.wake if runner else None
     )
@@ -101,7 +101,7 @@ def worker_command(
     metrics = Metrics()
     if metrics_port:
         start_http_server(metrics_port, addr=settings.host, registry=metrics.registry)
-    runner = build_worker(settings, sessions, metrics)
+    runner = build_worker(settings, engine, sessions, metrics)
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.config import Settings
+from sophrosyne.db.listen import QueueListener
 from sophrosyne.executors.base import Executor
 from sophrosyne.executors.local import LocalExecutor
 from sophrosyne.metrics import Metrics
@@ -18,12 +20,18 @@ def default_executors() -> dict[str, Executor]:
 
 def build_worker(
     settings: Settings,
+    engine: Engine,
     session_factory: sessionmaker[Session],
     metrics: Metrics,
     *,
     executors: dict[str, Executor] | None = None,
 ) -> Worker:
-    return Worker(settings, session_factory, executors or default_executors(), metrics)
+    """A worker; on PostgreSQL it also LISTENs, so runs queued by other processes start at
+    once instead of at the next poll."""
+    worker = Worker(settings, session_factory, executors or default_executors(), metrics)
+    if QueueListener.wanted(engine):
+        worker.attach(QueueListener(engine, worker.wake))
+    return worker
 
 
 __all__ = ["build_worker", "default_executors"]

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +26,14 @@ from sophrosyne.logging import get_logger
 from sophrosyne.metrics import Metrics
 
 log = get_logger(__name__)
+
+
+class Companion(Protocol):
+    """Something that runs beside the worker for as long as it runs."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def utcnow() -> datetime:
@@ -61,8 +70,13 @@ class Worker:
         self._in_flight: set[int] = set()
         self._cancel: set[int] = set()
         self._threads: list[threading.Thread] = []
+        self._companions: list[Companion] = []
 
     # -- control ---------------------------------------------------------------------------
+
+    def attach(self, companion: Companion) -> None:
+        """Start and stop ``companion`` (e.g. a queue listener) with this worker."""
+        self._companions.append(companion)
 
     def wake(self, run_ids: list[int] | None = None) -> None:
         """Tell idle slots there is work (called after a commit that queued runs)."""
@@ -73,12 +87,16 @@ class Worker:
         for i in range(self.settings.worker_slots):
             self._spawn(self._slot_loop, f"sophrosyne-slot-{i}")
         self._spawn(self._housekeeping_loop, "sophrosyne-housekeeping")
+        for companion in self._companions:
+            companion.start()
         log.info("worker.started", worker_id=self.worker_id, slots=self.settings.worker_slots)
 
     def stop(self, grace_seconds: float = 30.0) -> None:
         """Stop claiming; let running runs finish for ``grace_seconds``, then cancel them."""
         self._stop.set()
         self._wake.set()
+        for companion in self._companions:
+            companion.stop()
         deadline = time.monotonic() + grace_seconds
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
 from sophrosyne.db.dialect import claim_next_queued
+from sophrosyne.db.listen import notify_queued
 from sophrosyne.domains.runs.models import Run, RunEvent
 from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
 from sophrosyne.errors import Conflict, NotFound
@@ -95,6 +96,8 @@ def enqueue(session: Session, runs: Sequence[NewRun], *, now: datetime) -> dict[
         for key, run_id in out.items()
     ]
     insert_rows(session, RunEvent.__table__, events)  # type: ignore[arg-type]
+    if any(r.state == RunState.QUEUED for r in runs) and out:
+        notify_queued(session)
     return out
 
 
@@ -246,6 +249,8 @@ def reap(session: Session, *, lease_seconds: float, now: datetime) -> list[Run]:
         else:
             run.error = f"worker {dead} stopped while the run was in progress"
             transition(session, run, RunState.INTERRUPTED, reason=run.error, now=now)
+    if any(r.state == RunState.QUEUED for r in runs):
+        notify_queued(session)
     return runs
 
 
