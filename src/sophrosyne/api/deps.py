@@ -37,9 +37,15 @@ State = Annotated[AppState, Depends(get_state)]
 def _authenticate(state: AppState, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    # Its own short transaction: verify() may record last_used_at (at most once a minute).
-    with state.transaction() as session:
-        return accounts.verify(session, credentials.credentials, now=utcnow())
+    now = utcnow()
+    # Read-only, so authenticating never takes SQLite's write lock; last_used_at is written
+    # in a short transaction of its own at most once a minute per token.
+    with state.reading() as session:
+        principal, due = accounts.identify(session, credentials.credentials, now=now)
+    if due:
+        with state.transaction() as session:
+            accounts.touch(session, principal.name, now=now)
+    return principal
 
 
 def require(*any_of: Scope) -> Callable[..., Principal]:

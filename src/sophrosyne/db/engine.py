@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from sophrosyne.db.sqlite_gate import WriteGate, begin_immediate, connection_class
+
 _READONLY = "sophrosyne_readonly"
 
 
@@ -34,7 +36,11 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        kwargs["connect_args"] = {
+            "timeout": 30,
+            "check_same_thread": False,
+            "factory": connection_class(WriteGate(timeout_seconds=30)),
+        }
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
@@ -69,7 +75,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         if conn.get_execution_options().get(_READONLY):
             conn.exec_driver_sql("BEGIN DEFERRED")
         else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            begin_immediate(conn.connection.dbapi_connection)
 
 
 def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from sophrosyne.domains.accounts.models import ApiToken
@@ -61,7 +62,9 @@ def create(session: Session, req: TokenCreate, *, now: datetime) -> tuple[ApiTok
     return token, secret
 
 
-def verify(session: Session, secret: str, *, now: datetime) -> Principal:
+def identify(session: Session, secret: str, *, now: datetime) -> tuple[Principal, bool]:
+    """Who holds ``secret``, reading only; the flag says ``last_used_at`` is due a refresh
+    (see ``touch``), so most requests never need a write transaction to authenticate."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(secret)))
     if token is None:
         raise Unauthorized("unknown token")
@@ -69,9 +72,21 @@ def verify(session: Session, secret: str, *, now: datetime) -> Principal:
         raise Unauthorized("token revoked")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthorized("token expired")
-    if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
-        token.last_used_at = now
-    return Principal(name=token.name, scopes=frozenset(token.scopes))
+    due = token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY
+    return Principal(name=token.name, scopes=frozenset(token.scopes)), due
+
+
+def touch(session: Session, name: str, *, now: datetime) -> None:
+    """Record that the token ``name`` was used at ``now``."""
+    session.execute(sql_update(ApiToken).where(ApiToken.name == name).values(last_used_at=now))
+
+
+def verify(session: Session, secret: str, *, now: datetime) -> Principal:
+    """``identify`` and, when due, ``touch`` in the caller's transaction."""
+    principal, due = identify(session, secret, now=now)
+    if due:
+        touch(session, principal.name, now=now)
+    return principal
 
 
 def revoke(session: Session, name: str, *, now: datetime) -> ApiToken:
