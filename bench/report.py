@@ -1,0 +1,199 @@
+"""Print the figures as tables, judge the targets, and write them as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingest import Measurement
+from latency import LatencyResult
+
+#: The issue's targets.
+INGEST_TARGET = 10_000.0  # alerts/s, SQLite, batch 100, sustained
+LATENCY_TARGET_MS = 50.0  # p99 received → started at light load
+
+
+@dataclass
+class Target:
+    """One target and whether the measured figure met it."""
+
+    name: str
+    figure: float
+    goal: str
+    met: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "figure": round(self.figure, 1),
+            "goal": self.goal,
+            "result": "PASS" if self.met else "MISS",
+        }
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    free = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout
+    mem = next((ln.split()[1] for ln in free.splitlines() if ln.startswith("Mem:")), "?")
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory": mem,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+def revision() -> str:
+    """The commit measured, with ``-dirty`` when the working tree has changes."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        ["git", "-C", str(root), "describe", "--always", "--dirty", "--abbrev=12"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)), line]
+    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+def ingest_table(ours: list[Measurement], peer: list[Measurement]) -> str:
+    """Our throughput per backend and batch, with Alertmanager's at the same batch beside it."""
+    am = {m.batch: m.alerts_per_s for m in peer}
+    rows = []
+    for m in ours:
+        r = m.result
+        v = m.verification
+        peer_rate = am.get(m.batch)
+        rows.append(
+            [
+                m.target.removeprefix("sophrosyne-"),
+                str(m.batch),
+                f"{m.alerts_per_s:,.0f}",
+                f"{r.ok / r.duration_s:,.0f}",
+                f"{r.latency_ms.get('p50', 0):.1f}",
+                f"{r.latency_ms.get('p99', 0):.1f}",
+                str(r.non_2xx + r.socket_errors),
+                f"{v.stored.alerts:,} {'OK' if v.ok else 'FAIL'}" if v else "-",
+                f"{peer_rate:,.0f}" if peer_rate else "-",
+                f"{m.alerts_per_s / peer_rate:.2f}" if peer_rate else "-",
+            ]
+        )
+    for m in peer:
+        r = m.result
+        rows.append(
+            [
+                "alertmanager*",
+                str(m.batch),
+                f"{m.alerts_per_s:,.0f}",
+                f"{r.ok / r.duration_s:,.0f}",
+                f"{r.latency_ms.get('p50', 0):.1f}",
+                f"{r.latency_ms.get('p99', 0):.1f}",
+                str(r.non_2xx + r.socket_errors),
+                "in memory",
+                "-",
+                "-",
+            ]
+        )
+    headers = [
+        "backend",
+        "batch",
+        "alerts/s",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "stored (DB check)",
+        "AM alerts/s",
+        "ours/AM",
+    ]
+    return _table(headers, rows)
+
+
+def latency_table(results: list[LatencyResult]) -> str:
+    """Received → started percentiles per backend."""
+    rows = [
+        [
+            r.backend,
+            str(r.samples),
+            f"{r.rate_per_s:g}/s",
+            f"{r.p50:.1f}",
+            f"{r.p90:.1f}",
+            f"{r.p99:.1f}",
+            f"{r.max:.1f}",
+            f"{r.request_p50:.1f}",
+            ",".join(f"{k}={v}" for k, v in sorted(r.states.items())),
+        ]
+        for r in results
+    ]
+    headers = [
+        "backend",
+        "samples",
+        "rate",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "POST p50 ms",
+        "runs",
+    ]
+    return _table(headers, rows)
+
+
+def targets(ours: list[Measurement], latencies: list[LatencyResult]) -> list[Target]:
+    """The issue's targets, judged on what was measured in this run."""
+    out: list[Target] = []
+    for m in ours:
+        if m.target == "sophrosyne-sqlite" and m.batch == 100:
+            out.append(
+                Target(
+                    "SQLite ingest, batch 100 (alerts/s)",
+                    m.alerts_per_s,
+                    f">= {INGEST_TARGET:,.0f}",
+                    m.alerts_per_s >= INGEST_TARGET,
+                )
+            )
+    for r in latencies:
+        out.append(
+            Target(
+                f"{r.backend} received->started p99 (ms)",
+                r.p99,
+                f"< {LATENCY_TARGET_MS:.0f}",
+                r.p99 < LATENCY_TARGET_MS,
+            )
+        )
+    return out
+
+
+def targets_table(items: list[Target]) -> str:
+    """Each target with its figure and PASS or MISS."""
+    rows = [[t.name, f"{t.figure:,.1f}", t.goal, "PASS" if t.met else "MISS"] for t in items]
+    return _table(["target", "measured", "goal", "result"], rows)
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), **document}
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
