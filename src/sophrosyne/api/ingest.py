@@ -27,7 +27,7 @@ from sophrosyne.domains.alerts.schemas import (
 )
 from sophrosyne.domains.alerts.sources import from_alertmanager, from_generic
 from sophrosyne.errors import ValidationFailed
-from sophrosyne.flows.ingest import ingest
+from sophrosyne.flows.ingest import ingest, plan
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -57,14 +57,20 @@ def _store(
     principal: Principal,
     source_detail: dict[str, object],
 ) -> IngestReply:
+    # Matching and rendering need only the payload and the rules: done before the writing
+    # transaction, so the time SQLite's single writer is held is spent on storage alone.
+    with state.reading() as session:
+        rules = state.rules.get(session)
+    plans = plan(incoming, rules)
     with state.transaction() as session:
         result = ingest(
             session,
             incoming,
             actor=principal.actor,
-            rules=state.rules,
+            rules=rules,
             now=utcnow(),
             source_detail=source_detail,
+            plans=plans,
         )
     # Committed: only now count it and wake the worker.
     for (source, status), count in result.received_by.items():

@@ -3,9 +3,11 @@ in ``bulk``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, select, text, update
+from sqlalchemy import ARRAY, Table, any_, literal, select, text, update
 from sqlalchemy.orm import Session
 
 
@@ -28,6 +30,17 @@ def claim_next_queued(
         .returning(runs.c.id)
     )
     return session.execute(stmt).scalar_one_or_none()
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN (values)`` the way each dialect plans best.
+
+    PostgreSQL gets ``= ANY(array)``: one bound parameter, so the statement text and its plan
+    are the same for every batch size. SQLite gets a plain IN list.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def database_ready(session: Session) -> None:

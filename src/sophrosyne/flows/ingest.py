@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.alerts.schemas import IncomingAlert, IngestReply
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.rules.evaluate import AlertView, RuleSet
 from sophrosyne.domains.rules.service import RuleCache
-from sophrosyne.flows.respond import respond
+from sophrosyne.flows.respond import Plan, plan_alert, respond
 
 #: Fingerprints listed in one audit entry; the count is always exact.
 _AUDIT_FINGERPRINTS = 200
@@ -26,17 +27,27 @@ class IngestResult:
     received_by: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
+def plan(incoming: Sequence[IncomingAlert], rules: RuleSet) -> list[list[Plan]]:
+    """Match and render for every incoming alert, without the database: the stored alert
+    will have the incoming status and labels, which is all matching and rendering read."""
+    return [plan_alert(AlertView.of(a), rules) for a in incoming]
+
+
 def ingest(
     session: Session,
     incoming: Sequence[IncomingAlert],
     *,
     actor: str,
-    rules: RuleCache,
+    rules: RuleCache | RuleSet,
     now: datetime,
     source_detail: dict[str, object] | None = None,
+    plans: Sequence[Sequence[Plan]] | None = None,
 ) -> IngestResult:
+    """Store ``incoming`` and respond to it. ``plans`` (from ``plan`` with the same rule set)
+    lets the caller do the CPU work before opening this, the writing, transaction."""
+    ruleset = rules.get(session) if isinstance(rules, RuleCache) else rules
     receipts = alerts.upsert(session, incoming, now=now)
-    response = respond(session, receipts, rules.get(session), now=now)
+    response = respond(session, receipts, ruleset, now=now, plans=plans)
     created = sum(r.created for r in receipts)
     changed = [r for r in receipts if r.changed]
     received_by: dict[tuple[str, str], int] = {}

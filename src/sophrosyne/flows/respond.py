@@ -7,7 +7,7 @@ exists only if its alert was stored, and an acknowledged alert never loses its r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,11 +35,22 @@ def idempotency_key(rule_id: int, alert: StoredAlert) -> str:
     return f"rule:{rule_id}:alert:{alert.id}:episode:{alert.episode}:{alert.status}"
 
 
-@dataclass
-class Planned:
-    """A run that a rule wants, or the reason it was held back."""
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one matching rule would do for one alert, worked out from the payload alone:
+    a rendered run, or why there can be none (template or parameter errors)."""
 
     rule: CompiledRule
+    run: runs.NewRun | None
+    outcome: str
+    detail: str
+
+
+@dataclass
+class Planned:
+    """A plan tied to a stored alert episode, and its fate."""
+
+    plan: Plan
     alert: StoredAlert
     key: str
     run: runs.NewRun | None = None
@@ -53,14 +64,7 @@ class Response:
     awaiting_confirmation: list[int] = field(default_factory=list)
 
 
-def plan_run(
-    rule: CompiledRule,
-    view: AlertView,
-    *,
-    alert_id: int | None = None,
-    alert_episode: int | None = None,
-    key: str | None = None,
-) -> tuple[runs.NewRun | None, str, str]:
+def plan_run(rule: CompiledRule, view: AlertView) -> tuple[runs.NewRun | None, str, str]:
     """Render one rule's run for one alert: (run, "", "") or (None, outcome, why)."""
     try:
         raw = render_parameters(rule, view)
@@ -82,52 +86,77 @@ def plan_run(
         requested_by=f"rule:{rule.name}",
         state=state,
         rule_id=rule.id,
-        alert_id=alert_id,
-        alert_episode=alert_episode,
-        idempotency_key=key,
     )
     return run, "", ""
 
 
+def plan_alert(view: AlertView, rules: RuleSet) -> list[Plan]:
+    """Every rule that matches ``view``, with its rendered run. Needs no database, so the
+    ingest path does it before taking a write transaction."""
+    plans: list[Plan] = []
+    for rule in rules.candidates(view.labels):
+        if why_not(rule, view) is None:
+            run, outcome, detail = plan_run(rule, view)
+            plans.append(Plan(rule, run, outcome, detail))
+    return plans
+
+
 def respond(
-    session: Session, receipts: Sequence[Receipt], rules: RuleSet, *, now: datetime
+    session: Session,
+    receipts: Sequence[Receipt],
+    rules: RuleSet,
+    *,
+    now: datetime,
+    plans: Sequence[Sequence[Plan]] | None = None,
 ) -> Response:
-    """Enqueue what matching rules want for these alerts, and record why where they don't."""
+    """Enqueue what matching rules want for these alerts, and record why where they don't.
+
+    ``plans``, one list per receipt, may come from ``plan_alert`` on the alerts as received
+    (matching and rendering depend only on the payload); otherwise they are made here.
+    """
+    if plans is None:
+        plans = [plan_alert(AlertView.of(r.alert), rules) for r in receipts]
     wanted: list[Planned] = []
     seen: set[str] = set()
-    for receipt in receipts:
-        view = AlertView.of(receipt.alert)
-        for rule in rules.candidates(view.labels):
-            if why_not(rule, view) is not None:
-                continue
-            key = idempotency_key(rule.id, receipt.alert)
+    for receipt, alert_plans in zip(receipts, plans, strict=True):
+        for plan in alert_plans:
+            key = idempotency_key(plan.rule.id, receipt.alert)
             if key not in seen:
                 seen.add(key)
-                wanted.append(Planned(rule=rule, alert=receipt.alert, key=key))
+                wanted.append(Planned(plan=plan, alert=receipt.alert, key=key))
     if not wanted:
         return Response()
-    done = runs.existing_keys(session, (p.key for p in wanted))
+    # Only alerts that existed before this batch can have runs already.
+    created = {r.alert.id for r in receipts if r.created}
+    done = runs.existing_keys(session, (p.key for p in wanted if p.alert.id not in created))
     wanted = [p for p in wanted if p.key not in done]
     changed = {r.alert.id for r in receipts if r.changed}
     last = runs.last_run_times(
-        session, ((p.rule.id, p.alert.id) for p in wanted if p.rule.cooldown_seconds)
+        session,
+        (
+            (p.plan.rule.id, p.alert.id)
+            for p in wanted
+            if p.plan.rule.cooldown_seconds and p.alert.id not in created
+        ),
     )
     for p in wanted:
-        previous = last.get((p.rule.id, p.alert.id))
-        if previous is not None and now - previous < timedelta(seconds=p.rule.cooldown_seconds):
+        rule = p.plan.rule
+        previous = last.get((rule.id, p.alert.id))
+        if previous is not None and now - previous < timedelta(seconds=rule.cooldown_seconds):
             p.outcome = "cooldown"
             p.detail = (
                 f"last run for this alert {int((now - previous).total_seconds())} s ago; "
-                f"cooldown is {p.rule.cooldown_seconds} s"
+                f"cooldown is {rule.cooldown_seconds} s"
             )
-            continue
-        p.run, p.outcome, p.detail = plan_run(
-            p.rule,
-            AlertView.of(p.alert),
-            alert_id=p.alert.id,
-            alert_episode=p.alert.episode,
-            key=p.key,
-        )
+        elif p.plan.run is None:
+            p.outcome, p.detail = p.plan.outcome, p.plan.detail
+        else:
+            p.run = replace(
+                p.plan.run,
+                alert_id=p.alert.id,
+                alert_episode=p.alert.episode,
+                idempotency_key=p.key,
+            )
     ids = runs.enqueue(session, [p.run for p in wanted if p.run is not None], now=now)
     out = Response()
     decisions: list[dict[str, Any]] = []
@@ -150,8 +179,8 @@ def respond(
             {
                 "alert_id": p.alert.id,
                 "episode": p.alert.episode,
-                "rule_id": p.rule.id,
-                "rule_name": p.rule.name,
+                "rule_id": p.plan.rule.id,
+                "rule_name": p.plan.rule.name,
                 "outcome": p.outcome,
                 "detail": p.detail,
                 "run_id": run_id,

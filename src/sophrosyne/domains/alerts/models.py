@@ -18,6 +18,8 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("source", "fingerprint"),
         Index("ix_alerts_status_last_seen", "status", "last_seen_at"),
+        # Never reuse an id: idempotency keys of runs name alert ids.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

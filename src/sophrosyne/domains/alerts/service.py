@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
+from sophrosyne.db.dialect import one_of
 from sophrosyne.domains.alerts.models import Alert, AlertDecision, AlertEvent
 from sophrosyne.domains.alerts.schemas import SEVERITY_MAX, IncomingAlert
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
@@ -137,14 +138,25 @@ def upsert(session: Session, incoming: Sequence[IncomingAlert], *, now: datetime
 
 
 def _lock_existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Alert]:
-    rows = session.scalars(
-        select(Alert)
-        .where(tuple_(Alert.source, Alert.fingerprint).in_(keys))
-        .order_by(Alert.source, Alert.fingerprint)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {(r.source, r.fingerprint): r for r in rows}
+    """Load and lock the stored alerts among ``keys``, in key order.
+
+    One query per source with ``source = ? AND fingerprint IN (…)``: a row-value IN list made
+    SQLite scan the whole table, growing slower with every alert ever stored.
+    """
+    by_source: dict[str, list[str]] = {}
+    for src, fp in keys:
+        by_source.setdefault(src, []).append(fp)
+    found: dict[tuple[str, str], Alert] = {}
+    for src in sorted(by_source):
+        rows = session.scalars(
+            select(Alert)
+            .where(Alert.source == src, one_of(session, Alert.fingerprint, by_source[src]))
+            .order_by(Alert.fingerprint)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found.update({(r.source, r.fingerprint): r for r in rows})
+    return found
 
 
 def _dupes(incoming: Sequence[IncomingAlert]) -> set[tuple[str, str]]:

@@ -15,6 +15,7 @@ class AuditEntry(Base):
     """Who did what to which object, when, with details."""
 
     __tablename__ = "audit_log"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids only ever grow
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)

@@ -18,6 +18,7 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_state_id", "state", "id"),
         Index("ix_runs_rule_alert", "rule_id", "alert_id"),
+        {"sqlite_autoincrement": True},  # a run id is never reused
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
-from sophrosyne.db.dialect import claim_next_queued
+from sophrosyne.db.dialect import claim_next_queued, one_of
 from sophrosyne.db.listen import notify_queued
 from sophrosyne.domains.runs.models import Run, RunEvent
 from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
@@ -105,7 +105,9 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     wanted = list(set(keys))
     if not wanted:
         return set()
-    found = session.scalars(select(Run.idempotency_key).where(Run.idempotency_key.in_(wanted)))
+    found = session.scalars(
+        select(Run.idempotency_key).where(one_of(session, Run.idempotency_key, wanted))
+    )
     return {key for key in found if key is not None}
 
 

@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("total_occurrences", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
         sa.UniqueConstraint("source", "fingerprint", name=op.f("uq_alerts_source_fingerprint")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_alerts_severity"), ["severity"], unique=False)
@@ -117,6 +118,7 @@ def upgrade() -> None:
         sa.Column("object_id", sa.String(length=200), nullable=True),
         sa.Column("detail", JSON, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_log_action"), ["action"], unique=False)
@@ -210,6 +212,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_runs_idempotency_key")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_runs_action_id"), ["action_id"], unique=False)
