@@ -52,7 +52,7 @@ def test_create_and_compile(session: Session, now: datetime) -> None:
     assert [str(m) for m in compiled.matchers] == ['alertname="Down"', 'service!=""']
     assert compiled.on_status == frozenset({"firing"})
     assert compiled.action_argv[0] == "systemctl"
-    assert [p["name"] for p in compiled.action_parameters] == ["svc", "wait"]
+    assert [p.name for p in compiled.action_parameters] == ["svc", "wait"]
 
 
 def test_unknown_action_is_refused_at_its_field(session: Session, now: datetime) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.rules.evaluate import (
     AlertView,
     CompiledRule,
@@ -30,7 +31,7 @@ RULE = CompiledRule(
     action_name="restart",
     action_kind="shell",
     action_argv=("systemctl", "restart", "{{ params.svc }}"),
-    action_parameters=({"name": "svc"}, {"name": "fp"}),
+    action_parameters=(ParameterSpec(name="svc"), ParameterSpec(name="fp")),
     action_timeout=60,
     action_idempotent=False,
 )

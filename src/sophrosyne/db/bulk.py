@@ -44,8 +44,9 @@ def insert_rows(
     if not rows:
         return []
     columns = list(rows[0])
+    first = rows[0].keys()
     for row in rows:
-        if len(row) != len(columns) or any(c not in row for c in columns):
+        if row.keys() != first:  # a set comparison done in C
             raise ValueError(f"every row inserted into {table.name} needs the same columns")
     conn = session.connection()
     dialect = conn.dialect
@@ -87,14 +88,28 @@ def _sqlite(
     procs = _processors(table, tuple(columns), dialect)
     one = "(" + ", ".join("?" * len(columns)) + ")"
     per_chunk = max(1, _SQLITE_MAX_VARIABLES // len(columns))
+    # A batch repeats the same few timestamps ("now") hundreds of times; convert each once.
+    converted: dict[tuple[int, datetime], Any] = {}
     out = []
     for start in range(0, len(rows), per_chunk):
         chunk = rows[start : start + per_chunk]
         flat: list[Any] = []
         for row in chunk:
-            for col, proc in zip(columns, procs, strict=True):
+            for i, (col, proc) in enumerate(zip(columns, procs, strict=True)):
                 value = row[col]
-                flat.append(proc(value) if proc is not None else value)
+                if proc is None:
+                    flat.append(value)
+                elif isinstance(value, datetime):
+                    key = (i, value)
+                    if key not in converted:
+                        stored = proc(value)
+                        # What sqlite3's datetime adapter would bind, computed once, not per row.
+                        if isinstance(stored, datetime):
+                            stored = stored.isoformat(" ")
+                        converted[key] = stored
+                    flat.append(converted[key])
+                else:
+                    flat.append(proc(value))
         # Only identifiers from our own table metadata are spliced in; every value is bound.
         sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES {', '.join([one] * len(chunk))}{tail}"  # noqa: S608, E501
         out.append((sql, tuple(flat)))

@@ -180,7 +180,7 @@ def compile_bundle(
                 action_kind=action.kind,
                 action_argv=tuple(action.argv),
                 # Stored actions keep parameters as dicts without unset fields; so do we.
-                action_parameters=tuple(p.model_dump(exclude_none=True) for p in action.parameters),
+                action_parameters=tuple(action.parameters),
                 action_timeout=action.timeout_seconds,
                 action_idempotent=action.idempotent,
             )

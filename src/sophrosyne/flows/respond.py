@@ -7,7 +7,7 @@ exists only if its alert was stored, and an acknowledged alert never loses its r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -151,11 +151,8 @@ def respond(
         elif p.plan.run is None:
             p.outcome, p.detail = p.plan.outcome, p.plan.detail
         else:
-            p.run = replace(
-                p.plan.run,
-                alert_id=p.alert.id,
-                alert_episode=p.alert.episode,
-                idempotency_key=p.key,
+            p.run = runs.for_alert(
+                p.plan.run, alert_id=p.alert.id, alert_episode=p.alert.episode, key=p.key
             )
     ids = runs.enqueue(session, [p.run for p in wanted if p.run is not None], now=now)
     out = Response()

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sophrosyne import templating
+from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
 
 
@@ -27,7 +28,7 @@ class CompiledRule:
     action_name: str
     action_kind: str
     action_argv: tuple[str, ...]
-    action_parameters: tuple[Mapping[str, Any], ...]
+    action_parameters: tuple[ParameterSpec, ...]
     action_timeout: int
     action_idempotent: bool
 

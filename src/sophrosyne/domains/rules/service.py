@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.models import Action
+from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
 from sophrosyne.domains.rules.matching import parse_matchers
@@ -123,7 +124,8 @@ def compile_all(session: Session) -> list[CompiledRule]:
                 action_name=action.name,
                 action_kind=action.kind,
                 action_argv=tuple(action.argv),
-                action_parameters=tuple(action.parameters),
+                # Parsed once here, not for every alert the rule answers.
+                action_parameters=tuple(ParameterSpec.model_validate(p) for p in action.parameters),
                 action_timeout=action.timeout_seconds,
                 action_idempotent=action.idempotent,
             )

@@ -41,6 +41,26 @@ class NewRun:
     idempotency_key: str | None = None
 
 
+def for_alert(run: NewRun, *, alert_id: int, alert_episode: int, key: str) -> NewRun:
+    """``run`` tied to one alert episode (a plain constructor call: ``dataclasses.replace``
+    was measurable at thousands of runs a second)."""
+    return NewRun(
+        action_id=run.action_id,
+        action_name=run.action_name,
+        kind=run.kind,
+        params=run.params,
+        argv=run.argv,
+        timeout_seconds=run.timeout_seconds,
+        idempotent=run.idempotent,
+        requested_by=run.requested_by,
+        state=run.state,
+        rule_id=run.rule_id,
+        alert_id=alert_id,
+        alert_episode=alert_episode,
+        idempotency_key=key,
+    )
+
+
 def _row(new: NewRun, now: datetime) -> dict[str, Any]:
     return {
         "action_id": new.action_id,
