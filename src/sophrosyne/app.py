@@ -27,6 +27,7 @@ from sophrosyne.api import (
     tokens,
 )
 from sophrosyne.api import metrics as metrics_routes
+from sophrosyne.api.authcache import TokenCache
 from sophrosyne.api.limits import BodyLimit
 from sophrosyne.api.state import AppState
 from sophrosyne.config import Settings
@@ -84,6 +85,7 @@ def create_app(
         session_factory=make_session_factory(engine),
         read_session_factory=make_session_factory(engine, readonly=True),
         rules=RuleCache(),
+        tokens=TokenCache(settings.auth_cache_seconds),
         metrics=metrics if metrics is not None else Metrics(),
         on_enqueue=on_enqueue,
     )

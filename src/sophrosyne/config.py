@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         default=64 * 1024, ge=1024, description="Output kept per run (stdout+stderr)."
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a verified token is remembered in-process (0: never).",
+    )
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

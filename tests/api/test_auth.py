@@ -130,3 +130,12 @@ def test_token_management(api: Api) -> None:
     assert [e["action"] for e in audit] == ["token.created"]
     assert created["token"] not in str(audit)
     assert audit[0]["detail"]["scopes"] == ["ingest"]
+
+
+def test_revoking_through_the_api_takes_effect_at_once_despite_the_cache(api: Api) -> None:
+    made = api.post("/api/v1/tokens", json={"name": "short-lived", "scopes": ["read"]})
+    secret = made.json()["token"]
+    reader = api.as_(secret)
+    assert reader.get("/api/v1/runs").status_code == 200  # now remembered by this process
+    assert api.post("/api/v1/tokens/short-lived/revoke").status_code == 200
+    assert reader.get("/api/v1/runs").status_code == 401

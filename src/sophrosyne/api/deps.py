@@ -7,11 +7,12 @@ Scopes: ``read`` routes accept read or write tokens (write implies read), mutati
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sophrosyne.api.state import AppState, utcnow
@@ -27,7 +28,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     return cast(AppState, request.app.state.sophrosyne)
 
 
@@ -48,15 +49,20 @@ def _authenticate(state: AppState, credentials: HTTPAuthorizationCredentials | N
     return principal
 
 
-def require(*any_of: Scope) -> Callable[..., Principal]:
+def require(*any_of: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the caller's ``Principal`` if its token has one of ``any_of``."""
     wanted = ", ".join(s.value for s in any_of)
 
-    def dependency(
+    async def dependency(
         state: State,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        principal = _authenticate(state, credentials)
+        # Async, so a remembered token costs no trip to the threadpool (or the database).
+        secret = credentials.credentials if credentials else ""
+        principal = state.tokens.get(secret, utcnow()) if secret else None
+        if principal is None:
+            principal = await run_in_threadpool(_authenticate, state, credentials)
+            state.tokens.put(secret, principal, utcnow())
         if not any(principal.allows(scope) for scope in any_of):
             raise Forbidden(f"this token lacks the scope this route needs ({wanted})")
         return principal

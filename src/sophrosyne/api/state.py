@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sophrosyne.api.authcache import TokenCache
 from sophrosyne.config import Settings
 from sophrosyne.domains.rules.service import RuleCache
 from sophrosyne.logging import get_logger
@@ -31,6 +32,7 @@ class AppState:
     session_factory: sessionmaker[Session]
     read_session_factory: sessionmaker[Session]
     rules: RuleCache
+    tokens: TokenCache
     metrics: Metrics
     on_enqueue: Callable[[list[int]], None] | None = None
     #: Set once /readyz saw the schema at head; a schema never goes back down at run time.

@@ -59,7 +59,8 @@ def create_token(req: TokenCreate, principal: Writer, state: State) -> TokenCrea
     responses={404: {"description": "No such token"}},
 )
 def revoke_token(name: str, principal: Writer, state: State) -> TokenOut:
-    """Takes effect on the next request; revoking twice is harmless."""
+    """Takes effect at once in this process and within ``auth_cache_seconds`` (5 s by
+    default) in every other; revoking twice is harmless."""
     now = utcnow()
     with state.transaction() as session:
         token = accounts.revoke(session, name, now=now)
@@ -71,4 +72,6 @@ def revoke_token(name: str, principal: Writer, state: State) -> TokenOut:
             object_id=token.name,
             now=now,
         )
-        return TokenOut.model_validate(token)
+        out = TokenOut.model_validate(token)
+    state.tokens.clear()
+    return out

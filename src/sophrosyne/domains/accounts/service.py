@@ -30,6 +30,7 @@ class Principal:
 
     name: str
     scopes: frozenset[str]
+    expires_at: datetime | None = None
 
     def allows(self, needed: Scope) -> bool:
         if needed == Scope.READ:
@@ -73,7 +74,10 @@ def identify(session: Session, secret: str, *, now: datetime) -> tuple[Principal
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthorized("token expired")
     due = token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY
-    return Principal(name=token.name, scopes=frozenset(token.scopes)), due
+    principal = Principal(
+        name=token.name, scopes=frozenset(token.scopes), expires_at=token.expires_at
+    )
+    return principal, due
 
 
 def touch(session: Session, name: str, *, now: datetime) -> None:
