@@ -12,7 +12,7 @@ from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.runs import service as runs
-from sophrosyne.flows.ingest import ingest
+from sophrosyne.flows.ingest import ingest, prepare
 from tests.factories import incoming_alert as _alert
 
 
@@ -69,3 +69,29 @@ def test_a_read_only_session_does_not_block_writers(engine: Engine) -> None:
         # Still inside the read transaction: a writer gets through at once.
         with writer.begin() as w:
             w.execute(text("UPDATE catalog_revision SET revision = revision + 1"))
+
+
+def test_prepared_plans_are_dropped_when_rules_changed_meanwhile(
+    session: Session, now: datetime
+) -> None:
+    actions.create(
+        session,
+        ActionSpec(name="restart", argv=["echo", "{{ params.svc }}"], parameters=[{"name": "svc"}]),
+        now=now,
+    )
+    session.commit()
+    cache = rules.RuleCache()
+    stale = prepare([_alert("b", service="db")], cache.get(session))
+    assert stale.plans == [[]]  # no rule yet
+    rules.create(
+        session,
+        RuleSpec(name="r", action="restart", parameters={"svc": "{{ labels.service }}"}),
+        now=now,
+    )
+    session.commit()
+    out = ingest(
+        session, [_alert("b", service="db")], actor="t", rules=cache, now=now, prepared=stale
+    )
+    session.commit()
+    assert out.reply.runs_enqueued == 1
+    assert cache.cached() is not None and len(cache.cached() or []) == 1

@@ -27,7 +27,7 @@ from sophrosyne.domains.alerts.schemas import (
 )
 from sophrosyne.domains.alerts.sources import from_alertmanager, from_generic
 from sophrosyne.errors import ValidationFailed
-from sophrosyne.flows.ingest import ingest, plan
+from sophrosyne.flows.ingest import ingest, prepare
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -59,18 +59,18 @@ def _store(
 ) -> IngestReply:
     # Matching and rendering need only the payload and the rules: done before the writing
     # transaction, so the time SQLite's single writer is held is spent on storage alone.
-    with state.reading() as session:
-        rules = state.rules.get(session)
-    plans = plan(incoming, rules)
+    cached = state.rules.cached()
+    prepared = prepare(incoming, cached) if cached is not None else None
     with state.transaction() as session:
+        # ingest() checks the rules' revision in this transaction and re-plans if they changed.
         result = ingest(
             session,
             incoming,
             actor=principal.actor,
-            rules=rules,
+            rules=state.rules,
             now=utcnow(),
             source_detail=source_detail,
-            plans=plans,
+            prepared=prepared,
         )
     # Committed: only now count it and wake the worker.
     for (source, status), count in result.received_by.items():

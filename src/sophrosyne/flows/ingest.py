@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from sophrosyne.domains.actions.service import catalog_revision
 from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.alerts.schemas import IncomingAlert, IngestReply
 from sophrosyne.domains.audit import service as audit
@@ -27,10 +28,18 @@ class IngestResult:
     received_by: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def plan(incoming: Sequence[IncomingAlert], rules: RuleSet) -> list[list[Plan]]:
-    """Match and render for every incoming alert, without the database: the stored alert
-    will have the incoming status and labels, which is all matching and rendering read."""
-    return [plan_alert(AlertView.of(a), rules) for a in incoming]
+@dataclass(frozen=True)
+class Prepared:
+    """Rule matching and rendering done for a batch before its transaction began."""
+
+    rules: RuleSet
+    plans: list[list[Plan]]
+
+
+def prepare(incoming: Sequence[IncomingAlert], rules: RuleSet) -> Prepared:
+    """Match and render every incoming alert, without the database: the stored alert will
+    have the incoming status and labels, which is all that matching and rendering read."""
+    return Prepared(rules, [plan_alert(AlertView.of(a), rules) for a in incoming])
 
 
 def ingest(
@@ -38,14 +47,19 @@ def ingest(
     incoming: Sequence[IncomingAlert],
     *,
     actor: str,
-    rules: RuleCache | RuleSet,
+    rules: RuleCache,
     now: datetime,
     source_detail: dict[str, object] | None = None,
-    plans: Sequence[Sequence[Plan]] | None = None,
+    prepared: Prepared | None = None,
 ) -> IngestResult:
-    """Store ``incoming`` and respond to it. ``plans`` (from ``plan`` with the same rule set)
-    lets the caller do the CPU work before opening this, the writing, transaction."""
-    ruleset = rules.get(session) if isinstance(rules, RuleCache) else rules
+    """Store ``incoming`` and respond to it. ``prepared`` (from ``prepare``) lets the caller
+    do the CPU work outside this, the writing, transaction; it is used only if the rules have
+    not changed since, which one query in this transaction tells."""
+    plans: list[list[Plan]] | None = None
+    if prepared is not None and prepared.rules.revision == catalog_revision(session):
+        ruleset, plans = prepared.rules, prepared.plans
+    else:
+        ruleset = rules.get(session)
     receipts = alerts.upsert(session, incoming, now=now)
     response = respond(session, receipts, ruleset, now=now, plans=plans)
     created = sum(r.created for r in receipts)

@@ -6,7 +6,7 @@ exists only if its alert was stored, and an acknowledged alert never loses its r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,10 +64,12 @@ class Response:
     awaiting_confirmation: list[int] = field(default_factory=list)
 
 
-def plan_run(rule: CompiledRule, view: AlertView) -> tuple[runs.NewRun | None, str, str]:
+def plan_run(
+    rule: CompiledRule, view: AlertView, context: Mapping[str, Any] | None = None
+) -> tuple[runs.NewRun | None, str, str]:
     """Render one rule's run for one alert: (run, "", "") or (None, outcome, why)."""
     try:
-        raw = render_parameters(rule, view)
+        raw = render_parameters(rule, view, context)
         typed = action_params.validate(rule.action_parameters, raw)
         argv = render_argv(rule.action_argv, typed)
     except templating.TemplateFailed as exc:
@@ -94,9 +96,11 @@ def plan_alert(view: AlertView, rules: RuleSet) -> list[Plan]:
     """Every rule that matches ``view``, with its rendered run. Needs no database, so the
     ingest path does it before taking a write transaction."""
     plans: list[Plan] = []
+    context: dict[str, Any] | None = None
     for rule in rules.candidates(view.labels):
         if why_not(rule, view) is None:
-            run, outcome, detail = plan_run(rule, view)
+            context = context or view.template_context()
+            run, outcome, detail = plan_run(rule, view, context)
             plans.append(Plan(rule, run, outcome, detail))
     return plans
 

@@ -61,9 +61,10 @@ class AlertView:
         )
 
     def template_context(self) -> dict[str, Any]:
+        # No copies: templates render in an immutable sandbox and cannot change the mappings.
         return {
-            "labels": dict(self.labels),
-            "annotations": dict(self.annotations),
+            "labels": self.labels,
+            "annotations": self.annotations,
             "alert": {
                 "fingerprint": self.fingerprint,
                 "source": self.source,
@@ -79,8 +80,10 @@ class RuleSet:
     """Compiled rules with an index on ``alertname``, so an alert is only checked against the
     rules that could match it: with hundreds of rules, most pin one alertname with ``=``."""
 
-    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+    def __init__(self, rules: Sequence[CompiledRule], revision: int | None = None) -> None:
         self.rules = tuple(rules)
+        #: The catalog revision these rules were compiled at (None: not from a database).
+        self.revision = revision
         self._by_name: dict[str, list[int]] = {}
         self._any: list[int] = []
         for pos, rule in enumerate(self.rules):
@@ -116,10 +119,14 @@ def why_not(rule: CompiledRule, alert: AlertView) -> str | None:
     return None
 
 
-def render_parameters(rule: CompiledRule, alert: AlertView) -> dict[str, str]:
+def render_parameters(
+    rule: CompiledRule, alert: AlertView, context: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """The rule's parameter templates rendered for ``alert``; raises ``TemplateFailed``
-    whose message starts with the parameter's name."""
-    context = alert.template_context()
+    whose message starts with the parameter's name. ``context``: ``alert.template_context()``
+    made once by a caller that renders several rules for one alert."""
+    if context is None:
+        context = alert.template_context()
     out: dict[str, str] = {}
     for name, source in rule.parameters.items():
         try:

@@ -138,6 +138,8 @@ class RuleCache:
 
     One one-row query per use (the catalog revision) tells whether anything changed, so every
     process sees edits made by any other process without reloading every rule for each batch.
+    ``cached()`` gives the last set without asking, for work done before a transaction; such
+    work must check ``RuleSet.revision`` against the database inside its transaction.
     """
 
     def __init__(self) -> None:
@@ -145,12 +147,16 @@ class RuleCache:
         self._version: int | None = None
         self._rules = RuleSet([])
 
+    def cached(self) -> RuleSet | None:
+        with self._lock:
+            return self._rules if self._version is not None else None
+
     def get(self, session: Session) -> RuleSet:
         version = actions.catalog_revision(session)
         with self._lock:
             if version == self._version:
                 return self._rules
-        rules = RuleSet(compile_all(session))
+        rules = RuleSet(compile_all(session), revision=version)
         with self._lock:
             self._version, self._rules = version, rules
         return rules
