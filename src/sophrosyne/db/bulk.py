@@ -88,32 +88,33 @@ def _sqlite(
     procs = _processors(table, tuple(columns), dialect)
     one = "(" + ", ".join("?" * len(columns)) + ")"
     per_chunk = max(1, _SQLITE_MAX_VARIABLES // len(columns))
-    # A batch repeats the same few timestamps ("now") hundreds of times; convert each once.
-    converted: dict[tuple[int, datetime], Any] = {}
     out = []
     for start in range(0, len(rows), per_chunk):
         chunk = rows[start : start + per_chunk]
-        flat: list[Any] = []
-        for row in chunk:
-            for i, (col, proc) in enumerate(zip(columns, procs, strict=True)):
-                value = row[col]
-                if proc is None:
-                    flat.append(value)
-                elif isinstance(value, datetime):
-                    key = (i, value)
-                    if key not in converted:
-                        stored = proc(value)
-                        # What sqlite3's datetime adapter would bind, computed once, not per row.
-                        if isinstance(stored, datetime):
-                            stored = stored.isoformat(" ")
-                        converted[key] = stored
-                    flat.append(converted[key])
-                else:
-                    flat.append(proc(value))
+        # Column by column with comprehensions: several times faster than a loop per value.
+        by_column = [
+            _bind_column([row[col] for row in chunk], proc)
+            for col, proc in zip(columns, procs, strict=True)
+        ]
+        flat = tuple(value for values in zip(*by_column, strict=True) for value in values)
         # Only identifiers from our own table metadata are spliced in; every value is bound.
         sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES {', '.join([one] * len(chunk))}{tail}"  # noqa: S608, E501
-        out.append((sql, tuple(flat)))
+        out.append((sql, flat))
     return out
+
+
+def _bind_column(values: list[Any], proc: _Processor) -> list[Any]:
+    if proc is None:
+        return values
+    if any(isinstance(v, datetime) for v in values):
+        # A batch repeats the same few timestamps ("now") hundreds of times: convert each
+        # distinct one once, to the text sqlite3's datetime adapter would have bound.
+        memo: dict[Any, Any] = {}
+        for v in set(values):
+            stored = proc(v)
+            memo[v] = stored.isoformat(" ") if isinstance(stored, datetime) else stored
+        return [memo[v] for v in values]
+    return [proc(v) for v in values]
 
 
 def _json_default(value: Any) -> Any:

@@ -160,33 +160,31 @@ def respond(
             )
     ids = runs.enqueue(session, [p.run for p in wanted if p.run is not None], now=now)
     out = Response()
+    # Decisions record why a matching rule did NOT run; a run records by itself that it did
+    # (its rule, alert and episode), so writing a decision for it too would only repeat it.
     decisions: list[dict[str, Any]] = []
     for p in wanted:
-        run_id = ids.get(p.key) if p.run is not None else None
-        if p.run is not None and run_id is None:
-            continue  # another process enqueued the same key first: nothing to add
-        if run_id is not None:
-            assert p.run is not None
+        if p.run is not None:
+            run_id = ids.get(p.key)
+            if run_id is None:
+                continue  # another process enqueued the same key first: nothing to add
             if p.run.state == RunState.QUEUED:
                 out.queued.append(run_id)
-                p.outcome, p.detail = "enqueued", "run queued"
             else:
                 out.awaiting_confirmation.append(run_id)
-                p.outcome, p.detail = "awaiting_confirmation", "rule mode is confirm"
-        elif p.alert.id not in changed:
-            # Held back again on a re-send: already recorded when the alert changed state.
-            continue
-        decisions.append(
-            {
-                "alert_id": p.alert.id,
-                "episode": p.alert.episode,
-                "rule_id": p.plan.rule.id,
-                "rule_name": p.plan.rule.name,
-                "outcome": p.outcome,
-                "detail": p.detail,
-                "run_id": run_id,
-                "at": now,
-            }
-        )
+        elif p.alert.id in changed:
+            # Held back on a re-send is not repeated: it was recorded when the alert changed.
+            decisions.append(
+                {
+                    "alert_id": p.alert.id,
+                    "episode": p.alert.episode,
+                    "rule_id": p.plan.rule.id,
+                    "rule_name": p.plan.rule.name,
+                    "outcome": p.outcome,
+                    "detail": p.detail,
+                    "run_id": None,
+                    "at": now,
+                }
+            )
     alerts.record_decisions(session, decisions)
     return out
