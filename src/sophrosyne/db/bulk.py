@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import orjson
-from sqlalchemy import Table
+from sqlalchemy import JSON, Boolean, DateTime, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+
+from sophrosyne.db.types import UTCDateTime
 
 #: SQLite allows 32,766 bound variables per statement since 3.32; stay well below.
 _SQLITE_MAX_VARIABLES = 30000
@@ -69,10 +72,33 @@ def insert_rows(
     return out
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()  # None becomes 'null', as SQLAlchemy's JSON type does
+
+
+def _bool_int(value: Any) -> int | None:
+    return None if value is None else int(bool(value))
+
+
 @lru_cache(maxsize=256)
-def _processors(table: Table, columns: tuple[str, ...], dialect: Dialect) -> list[_Processor]:
-    # Made once per table, column set and dialect: building them per batch was measurable.
-    return [table.c[c].type.bind_processor(dialect) for c in columns]
+def _processors(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> list[tuple[_Processor, bool]]:
+    """Each column's bind processor, and whether it holds timestamps; made once per table,
+    column set and dialect (building them per batch was measurable). JSON and booleans get
+    direct equivalents of SQLAlchemy's processors, which wrap them in further calls."""
+    out: list[tuple[_Processor, bool]] = []
+    for c in columns:
+        column_type = table.c[c].type
+        proc: _Processor
+        if isinstance(column_type, JSON):
+            proc = _json_text
+        elif isinstance(column_type, Boolean) and dialect.name == "sqlite":
+            proc = _bool_int
+        else:
+            proc = column_type.bind_processor(dialect)
+        out.append((proc, isinstance(column_type, UTCDateTime | DateTime)))
+    return out
 
 
 def _sqlite(
@@ -93,20 +119,20 @@ def _sqlite(
         chunk = rows[start : start + per_chunk]
         # Column by column with comprehensions: several times faster than a loop per value.
         by_column = [
-            _bind_column([row[col] for row in chunk], proc)
-            for col, proc in zip(columns, procs, strict=True)
+            _bind_column([row[col] for row in chunk], proc, stamps)
+            for col, (proc, stamps) in zip(columns, procs, strict=True)
         ]
-        flat = tuple(value for values in zip(*by_column, strict=True) for value in values)
+        flat = tuple(chain.from_iterable(zip(*by_column, strict=True)))
         # Only identifiers from our own table metadata are spliced in; every value is bound.
         sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES {', '.join([one] * len(chunk))}{tail}"  # noqa: S608, E501
         out.append((sql, flat))
     return out
 
 
-def _bind_column(values: list[Any], proc: _Processor) -> list[Any]:
+def _bind_column(values: list[Any], proc: _Processor, stamps: bool) -> list[Any]:
     if proc is None:
         return values
-    if any(isinstance(v, datetime) for v in values):
+    if stamps:
         # A batch repeats the same few timestamps ("now") hundreds of times: convert each
         # distinct one once, to the text sqlite3's datetime adapter would have bound.
         memo: dict[Any, Any] = {}
