@@ -1,9 +1,10 @@
 """Alert ingestion: Alertmanager's webhook and the generic alert API.
 
 These routes are the hot path, so they read the body themselves (orjson, then pydantic) instead
-of through a FastAPI body parameter. A payload is all-or-nothing: if anything in it is invalid,
-the reply is 422 listing every wrong field and nothing is stored. A 200 means every alert and
-every run it caused is committed.
+of through a FastAPI body parameter, and do their work in the ingest threads (see
+``AppState.run_ingest``), not in the shared pool. A payload is all-or-nothing: if anything in
+it is invalid, the reply is 422 listing every wrong field and nothing is stored. A 200 means
+every alert and every run it caused is committed.
 """
 
 from __future__ import annotations
@@ -117,10 +118,14 @@ def parse_generic(body: bytes) -> list[GenericAlert]:
         ref(AlertmanagerPayload), "Alertmanager's webhook body, exactly as Alertmanager sends it."
     ),
 )
-def alertmanager_webhook(principal: Ingester, body: RawBody, state: State) -> IngestReply:
+async def alertmanager_webhook(principal: Ingester, body: RawBody, state: State) -> IngestReply:
     """Point an Alertmanager ``webhook_configs`` receiver here, with a bearer token that has
     the ``ingest`` (or ``write``) scope. Alertmanager's fingerprints are kept verbatim.
     Needs scope ``ingest`` or ``write``."""
+    return await state.run_ingest(_alertmanager, state, principal, body)
+
+
+def _alertmanager(state: AppState, principal: Principal, body: bytes) -> IngestReply:
     try:
         payload = parse_alertmanager(body)
     except ValidationFailed as exc:
@@ -150,7 +155,7 @@ def alertmanager_webhook(principal: Ingester, body: RawBody, state: State) -> In
         "One alert object, or a non-empty JSON array of them.",
     ),
 )
-def send_alerts(principal: Ingester, body: RawBody, state: State) -> IngestReply:
+async def send_alerts(principal: Ingester, body: RawBody, state: State) -> IngestReply:
     """Send one alert, or a batch as a JSON array.
 
     A batch is **all-or-nothing**: if any alert in it is invalid, the reply is 422 listing
@@ -158,6 +163,10 @@ def send_alerts(principal: Ingester, body: RawBody, state: State) -> IngestReply
     (``loc: [2, "labels"]``), and nothing from the batch is stored. An empty array is refused.
     Without a ``fingerprint``, an alert is identified by a hash of its labels (annotations
     never count). Needs scope ``ingest`` or ``write``."""
+    return await state.run_ingest(_generic, state, principal, body)
+
+
+def _generic(state: AppState, principal: Principal, body: bytes) -> IngestReply:
     try:
         alerts = parse_generic(body)
     except ValidationFailed as exc:
