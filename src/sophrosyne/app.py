@@ -28,6 +28,7 @@ from sophrosyne.api import (
 )
 from sophrosyne.api import metrics as metrics_routes
 from sophrosyne.api.authcache import TokenCache
+from sophrosyne.api.groupcommit import GroupCommitter
 from sophrosyne.api.limits import BodyLimit
 from sophrosyne.api.state import AppState
 from sophrosyne.config import Settings
@@ -79,20 +80,23 @@ def create_app(
     owns_engine = engine is None
     if engine is None:
         engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    session_factory = make_session_factory(engine)
     state = AppState(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=session_factory,
         read_session_factory=make_session_factory(engine, readonly=True),
         rules=RuleCache(),
         tokens=TokenCache(settings.auth_cache_seconds),
         metrics=metrics if metrics is not None else Metrics(),
+        committer=GroupCommitter(session_factory),
         on_enqueue=on_enqueue,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        state.committer.close()
         if owns_engine:
             state.engine.dispose()
 

@@ -46,12 +46,6 @@ class Settings(BaseSettings):
         default=64 * 1024, ge=1024, description="Output kept per run (stdout+stderr)."
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    ingest_threads: int = Field(
-        default=0,
-        ge=0,
-        le=64,
-        description="Requests ingested at once per process; 0: 1 on SQLite, 4 on PostgreSQL.",
-    )
     auth_cache_seconds: float = Field(
         default=5.0,
         ge=0,

@@ -1,19 +1,21 @@
 """Alert ingestion: Alertmanager's webhook and the generic alert API.
 
 These routes are the hot path, so they read the body themselves (orjson, then pydantic) instead
-of through a FastAPI body parameter, and do their work in the ingest threads (see
-``AppState.run_ingest``), not in the shared pool. A payload is all-or-nothing: if anything in
+of through a FastAPI body parameter, and are stored by group commit (``api.groupcommit``): the
+requests waiting at one moment share one transaction. A payload is all-or-nothing: if anything in
 it is invalid, the reply is 422 listing every wrong field and nothing is stored. A 200 means
 every alert and every run it caused is committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from sophrosyne.api.deps import Ingester, RawBody, State
 from sophrosyne.api.errors import ERROR_RESPONSES, from_pydantic, parse_json
@@ -28,7 +30,7 @@ from sophrosyne.domains.alerts.schemas import (
 )
 from sophrosyne.domains.alerts.sources import from_alertmanager, from_generic
 from sophrosyne.errors import ValidationFailed
-from sophrosyne.flows.ingest import ingest, prepare
+from sophrosyne.flows.ingest import IngestResult, Prepared, ingest, prepare
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -52,34 +54,43 @@ def _rejected(state: AppState, source: str, exc: ValidationFailed) -> None:
     )
 
 
-def _store(
-    state: AppState,
-    incoming: Sequence[IncomingAlert],
-    principal: Principal,
-    source_detail: dict[str, object],
-) -> IngestReply:
-    # Matching and rendering need only the payload and the rules: done before the writing
-    # transaction, so the time SQLite's single writer is held is spent on storage alone.
+@dataclass(frozen=True)
+class _Batch:
+    """One request's alerts, parsed and planned, ready to be stored."""
+
+    incoming: list[IncomingAlert]
+    source_detail: dict[str, object]
+    prepared: Prepared | None
+
+
+def _plan(state: AppState, incoming: list[IncomingAlert], detail: dict[str, object]) -> _Batch:
+    # Matching and rendering need only the payload and the rules, so they are done before the
+    # transaction; ingest() checks in the transaction that the rules have not changed since.
     cached = state.rules.cached()
-    prepared = prepare(incoming, cached) if cached is not None else None
-    with state.transaction() as session:
-        # ingest() checks the rules' revision in this transaction and re-plans if they changed.
-        result = ingest(
+    return _Batch(incoming, detail, prepare(incoming, cached) if cached is not None else None)
+
+
+async def _ingest(
+    state: AppState, principal: Principal, parse: Callable[[], _Batch]
+) -> IngestReply:
+    def store(session: Session, batch: _Batch) -> IngestResult:
+        return ingest(
             session,
-            incoming,
+            batch.incoming,
             actor=principal.actor,
             rules=state.rules,
             now=utcnow(),
-            source_detail=source_detail,
-            prepared=prepared,
+            source_detail=batch.source_detail,
+            prepared=batch.prepared,
         )
+
+    result = await state.committer.submit(parse, store)
     # Committed: only now count it and wake the worker.
     for (source, status), count in result.received_by.items():
         state.metrics.alerts_received.labels(source=source, status=status).inc(count)
     state.enqueued(result.queued_run_ids)
     log.debug(
         "ingest.accepted",
-        source=source_detail.get("source"),
         received=result.reply.received,
         runs_enqueued=result.reply.runs_enqueued,
     )
@@ -122,22 +133,22 @@ async def alertmanager_webhook(principal: Ingester, body: RawBody, state: State)
     """Point an Alertmanager ``webhook_configs`` receiver here, with a bearer token that has
     the ``ingest`` (or ``write``) scope. Alertmanager's fingerprints are kept verbatim.
     Needs scope ``ingest`` or ``write``."""
-    return await state.run_ingest(_alertmanager, state, principal, body)
 
+    def parse() -> _Batch:
+        try:
+            payload = parse_alertmanager(body)
+        except ValidationFailed as exc:
+            _rejected(state, "alertmanager", exc)
+            raise
+        detail: dict[str, object] = {
+            "source": "alertmanager",
+            "receiver": payload.receiver,
+            "groupKey": payload.groupKey,
+            "truncatedAlerts": payload.truncatedAlerts,
+        }
+        return _plan(state, from_alertmanager(payload), detail)
 
-def _alertmanager(state: AppState, principal: Principal, body: bytes) -> IngestReply:
-    try:
-        payload = parse_alertmanager(body)
-    except ValidationFailed as exc:
-        _rejected(state, "alertmanager", exc)
-        raise
-    detail: dict[str, object] = {
-        "source": "alertmanager",
-        "receiver": payload.receiver,
-        "groupKey": payload.groupKey,
-        "truncatedAlerts": payload.truncatedAlerts,
-    }
-    return _store(state, from_alertmanager(payload), principal, detail)
+    return await _ingest(state, principal, parse)
 
 
 @router.post(
@@ -163,13 +174,13 @@ async def send_alerts(principal: Ingester, body: RawBody, state: State) -> Inges
     (``loc: [2, "labels"]``), and nothing from the batch is stored. An empty array is refused.
     Without a ``fingerprint``, an alert is identified by a hash of its labels (annotations
     never count). Needs scope ``ingest`` or ``write``."""
-    return await state.run_ingest(_generic, state, principal, body)
 
+    def parse() -> _Batch:
+        try:
+            alerts = parse_generic(body)
+        except ValidationFailed as exc:
+            _rejected(state, "generic", exc)
+            raise
+        return _plan(state, from_generic(alerts), {"source": "generic"})
 
-def _generic(state: AppState, principal: Principal, body: bytes) -> IngestReply:
-    try:
-        alerts = parse_generic(body)
-    except ValidationFailed as exc:
-        _rejected(state, "generic", exc)
-        raise
-    return _store(state, from_generic(alerts), principal, {"source": "generic"})
+    return await _ingest(state, principal, parse)
