@@ -89,7 +89,9 @@ def create_app(
         rules=RuleCache(),
         tokens=TokenCache(settings.auth_cache_seconds),
         metrics=metrics if metrics is not None else Metrics(),
-        committer=GroupCommitter(session_factory),
+        committer=GroupCommitter(
+            session_factory, threads=1 if engine.dialect.name == "sqlite" else 4
+        ),
         on_enqueue=on_enqueue,
     )
 

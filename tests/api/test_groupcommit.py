@@ -27,12 +27,14 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-def _insert(n: int) -> tuple[Callable[[], int], Callable[[Session, int], int]]:
-    def store(session: Session, value: int) -> int:
+def _store(session: Session, values: list[int]) -> list[int]:
+    for value in values:
         session.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": value})
-        return value
+    return values
 
-    return (lambda: n), store
+
+def _insert(n: int) -> tuple[Callable[[], int], Callable[[Session, list[int]], list[int]]]:
+    return (lambda: n), _store
 
 
 def _stored(sessions: sessionmaker[Session]) -> list[int]:
@@ -88,11 +90,11 @@ def test_answer_comes_only_after_commit(sessions: sessionmaker[Session]) -> None
     committer = GroupCommitter(sessions)
     seen_by_other_connection: list[list[int]] = []
 
-    def store(session: Session, value: int) -> int:
-        session.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": value})
+    def store(session: Session, values: list[int]) -> list[int]:
+        _store(session, values)
         # Not yet committed: another connection cannot see it.
         seen_by_other_connection.append(_stored_elsewhere(sessions))
-        return value
+        return values
 
     async def main() -> int:
         value = await committer.submit(lambda: 7, store)

@@ -9,10 +9,11 @@ from sophrosyne.db.engine import make_session_factory
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.alerts import service as alerts
+from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.runs import service as runs
-from sophrosyne.flows.ingest import ingest, prepare
+from sophrosyne.flows.ingest import Batch, ingest, ingest_many, prepare
 from tests.factories import incoming_alert as _alert
 
 
@@ -95,3 +96,28 @@ def test_prepared_plans_are_dropped_when_rules_changed_meanwhile(
     session.commit()
     assert out.reply.runs_enqueued == 1
     assert cache.cached() is not None and len(cache.cached() or []) == 1
+
+
+def test_ingest_many_answers_each_batch_for_its_own_alerts(session: Session, now: datetime) -> None:
+    actions.create(
+        session,
+        ActionSpec(name="restart", argv=["echo", "{{ params.svc }}"], parameters=[{"name": "svc"}]),
+        now=now,
+    )
+    rules.create(
+        session,
+        RuleSpec(name="r", action="restart", parameters={"svc": "{{ labels.service }}"}),
+        now=now,
+    )
+    session.commit()
+    cache = rules.RuleCache()
+    first = Batch([_alert("x", service="a"), _alert("y", service="b")], actor="token:one")
+    second = Batch([_alert("x", service="a"), _alert("z", service="c")], actor="token:two")
+    one, two = ingest_many(session, [first, second], rules=cache, now=now)
+    session.commit()
+    assert (one.reply.created, one.reply.runs_enqueued) == (2, 2)
+    # "x" is a re-send in the second batch: stored once, run once, credited to the first.
+    assert (two.reply.created, two.reply.updated, two.reply.runs_enqueued) == (1, 1, 1)
+    assert set(one.queued_run_ids).isdisjoint(two.queued_run_ids)
+    entries = audit.search(session, action="alerts.ingested")
+    assert sorted(e.actor for e in entries) == ["token:one", "token:two"]

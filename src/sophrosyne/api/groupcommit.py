@@ -29,28 +29,40 @@ P = TypeVar("P")
 R = TypeVar("R")
 
 
+#: Stores the prepared values of several requests in one transaction, one result each.
+StoreMany = Callable[[Session, list[P]], list[R]]
+
+
 @dataclass
 class _Job(Generic[P, R]):
     prepare: Callable[[], P]
-    store: Callable[[Session, P], R]
+    store: StoreMany[P, R]
     future: asyncio.Future[R]
     loop: asyncio.AbstractEventLoop
     prepared: Any = None
 
 
 class GroupCommitter:
-    """One thread that stores queued jobs, up to ``max_group`` per transaction."""
+    """``threads`` threads that store queued jobs, up to ``max_group`` per transaction.
 
-    def __init__(self, session_factory: sessionmaker[Session], *, max_group: int = 32) -> None:
+    One thread suits SQLite (one writer; more threads only contend for it and the GIL);
+    PostgreSQL works on several transactions at once, so a few threads keep it busy.
+    """
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], *, threads: int = 1, max_group: int = 32
+    ) -> None:
         self._sessions = session_factory
+        self._threads_wanted = threads
         self._max_group = max_group
         self._queue: queue.SimpleQueue[_Job[Any, Any] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
 
-    async def submit(self, prepare: Callable[[], P], store: Callable[[Session, P], R]) -> R:
-        """``prepare()`` (no database; may raise to refuse the request), then
-        ``store(session, prepared)`` in a shared transaction; the result once committed."""
+    async def submit(self, prepare: Callable[[], P], store: StoreMany[P, R]) -> R:
+        """``prepare()`` (no database; may raise to refuse the request), then ``store`` with
+        the prepared values of every request in the group that uses the same ``store``, in
+        one transaction; this request's result once that committed."""
         loop = asyncio.get_running_loop()
         job: _Job[P, R] = _Job(prepare, store, loop.create_future(), loop)
         self._ensure_thread()
@@ -58,17 +70,19 @@ class GroupCommitter:
         return await job.future
 
     def close(self) -> None:
-        if self._thread is not None:
+        for _ in self._threads:
             self._queue.put(None)
-            self._thread.join(10)
+        for thread in self._threads:
+            thread.join(10)
 
     def _ensure_thread(self) -> None:
         with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="sophrosyne-ingest", daemon=True
+            while len(self._threads) < self._threads_wanted:
+                thread = threading.Thread(
+                    target=self._loop, name=f"sophrosyne-ingest-{len(self._threads)}", daemon=True
                 )
-                self._thread.start()
+                thread.start()
+                self._threads.append(thread)
 
     def _loop(self) -> None:
         while True:
@@ -82,7 +96,7 @@ class GroupCommitter:
                 except queue.Empty:
                     break
                 if job is None:
-                    self._queue.put(None)  # stop after this group
+                    self._queue.put(None)  # stop after this group (this or another thread)
                     break
                 group.append(job)
             self._run(group)
@@ -98,9 +112,15 @@ class GroupCommitter:
             ready.append(job)
         if not ready:
             return
+        by_store: dict[StoreMany[Any, Any], list[_Job[Any, Any]]] = {}
+        for job in ready:
+            by_store.setdefault(job.store, []).append(job)
         try:
             with self._sessions.begin() as session:
-                results = [job.store(session, job.prepared) for job in ready]
+                results: list[tuple[_Job[Any, Any], Any]] = []
+                for store, jobs in by_store.items():
+                    stored = store(session, [job.prepared for job in jobs])
+                    results.extend(zip(jobs, stored, strict=True))
         except Exception as exc:  # noqa: BLE001 - handed to the request(s) it belongs to
             if len(ready) == 1:
                 _settle(ready[0], error=exc)
@@ -109,13 +129,13 @@ class GroupCommitter:
             for job in ready:  # isolate the one that failed
                 self._run_alone(job)
             return
-        for job, result in zip(ready, results, strict=True):
+        for job, result in results:
             _settle(job, result=result)
 
     def _run_alone(self, job: _Job[Any, Any]) -> None:
         try:
             with self._sessions.begin() as session:
-                result = job.store(session, job.prepared)
+                (result,) = job.store(session, [job.prepared])
         except Exception as exc:  # noqa: BLE001 - handed to the request(s) it belongs to
             _settle(job, error=exc)
             return

@@ -30,7 +30,7 @@ from sophrosyne.domains.alerts.schemas import (
 )
 from sophrosyne.domains.alerts.sources import from_alertmanager, from_generic
 from sophrosyne.errors import ValidationFailed
-from sophrosyne.flows.ingest import IngestResult, Prepared, ingest, prepare
+from sophrosyne.flows.ingest import Batch, IngestResult, ingest_many, prepare
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -55,36 +55,34 @@ def _rejected(state: AppState, source: str, exc: ValidationFailed) -> None:
 
 
 @dataclass(frozen=True)
-class _Batch:
-    """One request's alerts, parsed and planned, ready to be stored."""
+class _Request:
+    """One ingest request, parsed and planned, waiting to be stored."""
 
-    incoming: list[IncomingAlert]
-    source_detail: dict[str, object]
-    prepared: Prepared | None
+    state: AppState
+    batch: Batch
 
 
-def _plan(state: AppState, incoming: list[IncomingAlert], detail: dict[str, object]) -> _Batch:
+def _plan(
+    state: AppState,
+    principal: Principal,
+    incoming: list[IncomingAlert],
+    detail: dict[str, object],
+) -> _Request:
     # Matching and rendering need only the payload and the rules, so they are done before the
-    # transaction; ingest() checks in the transaction that the rules have not changed since.
+    # transaction; ingest_many() checks in it that the rules have not changed since.
     cached = state.rules.cached()
-    return _Batch(incoming, detail, prepare(incoming, cached) if cached is not None else None)
+    prepared = prepare(incoming, cached) if cached is not None else None
+    return _Request(state, Batch(incoming, principal.actor, detail, prepared))
 
 
-async def _ingest(
-    state: AppState, principal: Principal, parse: Callable[[], _Batch]
-) -> IngestReply:
-    def store(session: Session, batch: _Batch) -> IngestResult:
-        return ingest(
-            session,
-            batch.incoming,
-            actor=principal.actor,
-            rules=state.rules,
-            now=utcnow(),
-            source_detail=batch.source_detail,
-            prepared=batch.prepared,
-        )
+def _store_all(session: Session, requests: list[_Request]) -> list[IngestResult]:
+    """The requests of one group commit, stored with one pass over the database."""
+    state = requests[0].state
+    return ingest_many(session, [r.batch for r in requests], rules=state.rules, now=utcnow())
 
-    result = await state.committer.submit(parse, store)
+
+async def _ingest(state: AppState, parse: Callable[[], _Request]) -> IngestReply:
+    result = await state.committer.submit(parse, _store_all)
     # Committed: only now count it and wake the worker.
     for (source, status), count in result.received_by.items():
         state.metrics.alerts_received.labels(source=source, status=status).inc(count)
@@ -134,7 +132,7 @@ async def alertmanager_webhook(principal: Ingester, body: RawBody, state: State)
     the ``ingest`` (or ``write``) scope. Alertmanager's fingerprints are kept verbatim.
     Needs scope ``ingest`` or ``write``."""
 
-    def parse() -> _Batch:
+    def parse() -> _Request:
         try:
             payload = parse_alertmanager(body)
         except ValidationFailed as exc:
@@ -146,9 +144,9 @@ async def alertmanager_webhook(principal: Ingester, body: RawBody, state: State)
             "groupKey": payload.groupKey,
             "truncatedAlerts": payload.truncatedAlerts,
         }
-        return _plan(state, from_alertmanager(payload), detail)
+        return _plan(state, principal, from_alertmanager(payload), detail)
 
-    return await _ingest(state, principal, parse)
+    return await _ingest(state, parse)
 
 
 @router.post(
@@ -175,12 +173,12 @@ async def send_alerts(principal: Ingester, body: RawBody, state: State) -> Inges
     Without a ``fingerprint``, an alert is identified by a hash of its labels (annotations
     never count). Needs scope ``ingest`` or ``write``."""
 
-    def parse() -> _Batch:
+    def parse() -> _Request:
         try:
             alerts = parse_generic(body)
         except ValidationFailed as exc:
             _rejected(state, "generic", exc)
             raise
-        return _plan(state, from_generic(alerts), {"source": "generic"})
+        return _plan(state, principal, from_generic(alerts), {"source": "generic"})
 
-    return await _ingest(state, principal, parse)
+    return await _ingest(state, parse)

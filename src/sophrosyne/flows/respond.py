@@ -53,6 +53,8 @@ class Planned:
     plan: Plan
     alert: StoredAlert
     key: str
+    #: Position of the receipt this came from, so callers can tell whose run it is.
+    index: int = 0
     run: runs.NewRun | None = None
     outcome: str = ""
     detail: str = ""
@@ -61,6 +63,8 @@ class Planned:
 @dataclass
 class Response:
     queued: list[int] = field(default_factory=list)
+    #: Receipt position → the runs created for it (queued or awaiting confirmation).
+    runs_of: dict[int, list[int]] = field(default_factory=dict)
     awaiting_confirmation: list[int] = field(default_factory=list)
 
 
@@ -122,12 +126,12 @@ def respond(
         plans = [plan_alert(AlertView.of(r.alert), rules) for r in receipts]
     wanted: list[Planned] = []
     seen: set[str] = set()
-    for receipt, alert_plans in zip(receipts, plans, strict=True):
+    for index, (receipt, alert_plans) in enumerate(zip(receipts, plans, strict=True)):
         for plan in alert_plans:
             key = idempotency_key(plan.rule.id, receipt.alert)
             if key not in seen:
                 seen.add(key)
-                wanted.append(Planned(plan=plan, alert=receipt.alert, key=key))
+                wanted.append(Planned(plan=plan, alert=receipt.alert, key=key, index=index))
     if not wanted:
         return Response()
     # Only alerts that existed before this batch can have runs already.
@@ -168,6 +172,7 @@ def respond(
             run_id = ids.get(p.key)
             if run_id is None:
                 continue  # another process enqueued the same key first: nothing to add
+            out.runs_of.setdefault(p.index, []).append(run_id)
             if p.run.state == RunState.QUEUED:
                 out.queued.append(run_id)
             else:
