@@ -159,10 +159,14 @@ def respond(
         elif p.plan.run is None:
             p.outcome, p.detail = p.plan.outcome, p.plan.detail
         else:
-            p.run = runs.for_alert(
-                p.plan.run, alert_id=p.alert.id, alert_episode=p.alert.episode, key=p.key
-            )
-    ids = runs.enqueue(session, [p.run for p in wanted if p.run is not None], now=now)
+            p.run = p.plan.run
+    to_run = [p for p in wanted if p.run is not None]
+    ids = runs.enqueue(
+        session,
+        [p.run for p in to_run if p.run is not None],
+        now=now,
+        bindings=[runs.Binding(p.alert.id, p.alert.episode, p.key) for p in to_run],
+    )
     out = Response()
     # Decisions record why a matching rule did NOT run; a run records by itself that it did
     # (its rule, alert and episode), so writing a decision for it too would only repeat it.

@@ -26,7 +26,7 @@ Labels = dict[LabelName, LabelValue]
 class AlertmanagerAlert(BaseModel):
     """One entry of ``alerts[]`` in Alertmanager's webhook."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     status: Status
     labels: Annotated[Labels, Field(min_length=1)]
@@ -40,7 +40,7 @@ class AlertmanagerAlert(BaseModel):
 class AlertmanagerPayload(BaseModel):
     """Alertmanager's webhook body, payload version 4."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     version: Literal["4"]
     groupKey: str  # noqa: N815
