@@ -35,7 +35,7 @@ def idempotency_key(rule_id: int, alert: StoredAlert) -> str:
     return f"rule:{rule_id}:alert:{alert.id}:episode:{alert.episode}:{alert.status}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
 class Plan:
     """What one matching rule would do for one alert, worked out from the payload alone:
     a rendered run, or why there can be none (template or parameter errors)."""

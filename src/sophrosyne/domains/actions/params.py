@@ -65,7 +65,8 @@ def validate(
 
     Unknown parameter names are refused, so a typo never silently drops a value.
     """
-    parsed = [s if isinstance(s, ParameterSpec) else ParameterSpec.model_validate(s) for s in specs]
+    # type() is, not isinstance(): pydantic's metaclass makes isinstance slow on the hot path.
+    parsed = [s if type(s) is ParameterSpec else ParameterSpec.model_validate(s) for s in specs]
     errors: list[FieldError] = []
     out: dict[str, str | int | bool] = {}
     declared = {s.name for s in parsed}

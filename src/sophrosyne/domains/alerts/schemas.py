@@ -71,7 +71,7 @@ class GenericAlert(BaseModel):
     generator_url: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
 class IncomingAlert:
     """An alert normalised from any source, ready to be stored."""
 

@@ -21,7 +21,7 @@ from sophrosyne.domains.rules.matching import Matcher, first_mismatch
 from sophrosyne.errors import NotFound
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
 class StoredAlert:
     """A detached snapshot of an alert row as this transaction left it (cheap to build,
     unlike an ORM object, which matters at thousands of alerts a second)."""
@@ -53,7 +53,7 @@ class StoredAlert:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
 class Receipt:
     """The effect of one incoming alert: the stored alert and whether its state changed."""
 

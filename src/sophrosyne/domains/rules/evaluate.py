@@ -33,7 +33,7 @@ class CompiledRule:
     action_idempotent: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
 class AlertView:
     """What a rule can see of an alert."""
 

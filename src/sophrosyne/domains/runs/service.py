@@ -22,7 +22,7 @@ from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
 from sophrosyne.errors import Conflict, NotFound
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
 class NewRun:
     """A fully rendered run ready to be queued."""
 
@@ -41,7 +41,7 @@ class NewRun:
     idempotency_key: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
 class Binding:
     """Ties a planned run to the alert episode it answers, and its idempotency key."""
 
