@@ -35,7 +35,8 @@ import wrk
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 AM_NOTE = (
     "* Alertmanager keeps alerts only in memory (nothing is written to disk per alert); "
-    "Sophrosyne commits every alert, its rule decision, its run and an audit entry to the "
+    "Sophrosyne commits every alert, its state change, its run and the run's first event, "
+    "and an audit entry per request, to the "
     "database before it answers 200."
 )
 
