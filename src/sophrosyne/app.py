@@ -24,6 +24,7 @@ from sophrosyne.api import (
     ingest,
     openapi,
     runs,
+    targets,
     tokens,
 )
 from sophrosyne.api import metrics as metrics_routes
@@ -34,6 +35,7 @@ from sophrosyne.api.state import AppState
 from sophrosyne.config import Settings
 from sophrosyne.db.engine import make_engine, make_session_factory
 from sophrosyne.domains.rules.service import RuleCache
+from sophrosyne.domains.targets.keys import optional_keyring
 from sophrosyne.metrics import Metrics
 
 API_PREFIX = "/api/v1"
@@ -56,6 +58,7 @@ _TAGS = [
     {"name": "alerts", "description": "Ingest alerts and look them up."},
     {"name": "actions", "description": "The catalog of remediations."},
     {"name": "rules", "description": "Which alerts trigger which actions."},
+    {"name": "targets", "description": "Hosts actions run on; credentials are write-only."},
     {"name": "runs", "description": "Executions of actions: the work queue and its record."},
     {"name": "audit", "description": "Who did what, when (read only)."},
     {"name": "tokens", "description": "API tokens."},
@@ -77,6 +80,7 @@ def create_app(
     built here is disposed when the application shuts down. ``on_enqueue`` is called after
     commit with the ids of the runs a request queued, so an in-process worker wakes at once.
     """
+    keyring = optional_keyring(settings)  # a malformed key fails here, before anything opens
     owns_engine = engine is None
     if engine is None:
         engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
@@ -93,6 +97,7 @@ def create_app(
             session_factory, threads=1 if engine.dialect.name == "sqlite" else 4
         ),
         on_enqueue=on_enqueue,
+        keyring=keyring,
     )
 
     @asynccontextmanager
@@ -121,6 +126,7 @@ def create_app(
         alerts.router,
         catalog.actions_router,
         catalog.rules_router,
+        targets.router,
         runs.router,
         audit.router,
         tokens.router,

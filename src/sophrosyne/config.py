@@ -46,6 +46,19 @@ class Settings(BaseSettings):
         default=64 * 1024, ge=1024, description="Output kept per run (stdout+stderr)."
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    secret_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Key (base64url of 32 bytes) that encrypts target credentials at rest.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="File holding the secret key (mode 600); instead of the key."
+    )
+    secret_old_keys: str = Field(
+        default="",
+        repr=False,
+        description="Retired keys, comma separated: they only decrypt (during a rotation).",
+    )
     auth_cache_seconds: float = Field(
         default=5.0,
         ge=0,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sophrosyne.api.authcache import TokenCache
 from sophrosyne.api.groupcommit import GroupCommitter
 from sophrosyne.config import Settings
+from sophrosyne.crypto import Keyring
 from sophrosyne.domains.rules.service import RuleCache
 from sophrosyne.logging import get_logger
 from sophrosyne.metrics import Metrics
@@ -38,6 +39,8 @@ class AppState:
     #: Stores ingest requests, several per transaction when they arrive together.
     committer: GroupCommitter
     on_enqueue: Callable[[list[int]], None] | None = None
+    #: Encrypts target credentials; None when no key is configured (secrets cannot be set).
+    keyring: Keyring | None = None
     #: Set once /readyz saw the schema at head; a schema never goes back down at run time.
     schema_ready: bool = field(default=False)
 

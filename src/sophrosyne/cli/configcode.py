@@ -60,6 +60,8 @@ def validate_command(directory: Annotated[Path, DIR_ARG]) -> None:
     bundle, report = check_dir(directory)
     _print_problems(report.errors, report.warnings, err=False)
     counts = f"{_plural(len(bundle.actions), 'action')}, {_plural(len(bundle.rules), 'rule')}"
+    if bundle.targets:
+        counts += f", {_plural(len(bundle.targets), 'target')}"
     if not report.ok:
         typer.echo(
             f"{counts}: {_plural(len(report.errors), 'error')}, "

@@ -6,6 +6,7 @@ import typer
 
 from sophrosyne.cli import configcode, run
 from sophrosyne.cli.db import db_app
+from sophrosyne.cli.secrets import key_app, target_app
 from sophrosyne.cli.tokens import token_app
 
 app = typer.Typer(
@@ -18,6 +19,8 @@ app.command("serve")(run.serve)
 app.command("worker")(run.worker_command)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.add_typer(key_app, name="key")
+app.add_typer(target_app, name="target")
 configcode.register(app)
 
 

@@ -1,14 +1,15 @@
 """Config as code, part two: make the database hold what the files say.
 
-This module owns ``apply``: file-managed actions and rules are created, updated or deleted by
-name through the domain services, each change audited in the caller's transaction. Objects
-whose spec did not change are not touched, so their ``updated_at`` (which the rules cache
-keys on) stays put. Nothing changes at all when the files are invalid or clash with objects
-managed through the API. The caller commits.
+This module owns ``apply``: file-managed actions, rules and targets are created, updated or
+deleted by name through the domain services, each change audited in the caller's
+transaction. Objects whose spec did not change are not touched, so their ``updated_at``
+(which the rules cache keys on) stays put. Nothing changes at all when the files are invalid
+or clash with objects managed through the API. The caller commits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.models import Rule
 from sophrosyne.domains.rules.schemas import RuleSpec
+from sophrosyne.domains.targets import service as targets
+from sophrosyne.domains.targets.models import Target
 from sophrosyne.errors import Conflict
 from sophrosyne.flows.configcode import (
     ConfigBundle,
@@ -99,13 +102,17 @@ def _diff(old: BaseModel | None, new: BaseModel) -> dict[str, list[Any]]:
 
 
 def _refuse_clashes(
-    bundle: ConfigBundle, db_actions: dict[str, Action], db_rules: dict[str, Rule]
+    bundle: ConfigBundle,
+    db_actions: dict[str, Action],
+    db_rules: dict[str, Rule],
+    db_targets: dict[str, Target],
 ) -> None:
     """A file object may not take over a name managed elsewhere (the API, the UI)."""
     clashes: list[str] = []
-    items: list[tuple[str, Defined[Any], Action | Rule | None]] = [
+    items: list[tuple[str, Defined[Any], Action | Rule | Target | None]] = [
         ("action", a, db_actions.get(a.spec.name)) for a in bundle.actions
     ] + [("rule", r, db_rules.get(r.spec.name)) for r in bundle.rules]
+    items += [("target", t, db_targets.get(t.spec.name)) for t in bundle.targets]
     for kind, item, existing in items:
         if existing is not None and existing.managed_by != FILE:
             line = bundle.line(item.file, (*item.loc, "name"))
@@ -161,9 +168,9 @@ def _audit(
 
 
 def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) -> ApplySummary:
-    """Upsert the bundle's actions and rules as file-managed, delete file-managed objects the
-    files no longer define, and audit each change. Raises ``ConfigInvalid`` or ``Conflict``
-    before changing anything; the caller commits (or rolls back on any error)."""
+    """Upsert the bundle's actions, rules and targets as file-managed, delete file-managed
+    objects the files no longer define, and audit each change. Raises ``ConfigInvalid`` or
+    ``Conflict`` before changing anything; the caller commits (or rolls back on any error)."""
     db_actions = {a.name: a for a in actions.list_all(session)}
     db_rules = {r.name: r for r in rules.list_all(session)}
     # Rules in files may also use actions managed through the API.
@@ -176,7 +183,8 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
     report = validate(bundle, known_actions=known)
     if not report.ok:
         raise ConfigInvalid(report)
-    _refuse_clashes(bundle, db_actions, db_rules)
+    db_targets = {t.name: t for t in targets.list_all(session)}
+    _refuse_clashes(bundle, db_actions, db_rules, db_targets)
     file_rule_names = {r.spec.name for r in bundle.rules}
     doomed_rules = [
         r for n, r in db_rules.items() if r.managed_by == FILE and n not in file_rule_names
@@ -245,6 +253,8 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         actions.delete(session, name, managed_by=FILE)
         done(Change("deleted", "action", name, action.source_file), action.id, {})
 
+    _apply_targets(session, bundle, db_targets, summary, done, now=now)
+
     log.info(
         "config.applied",
         actor=actor,
@@ -254,3 +264,41 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         unchanged=len(summary.unchanged),
     )
     return summary
+
+
+def _apply_targets(
+    session: Session,
+    bundle: ConfigBundle,
+    db_targets: dict[str, Target],
+    summary: ApplySummary,
+    done: Callable[[Change, int, dict[str, Any]], None],
+    *,
+    now: datetime,
+) -> None:
+    """Targets as the files say. Their credentials are never in files, so an unchanged or
+    updated target keeps the ones set through the API; a deleted one loses them."""
+    for item in bundle.targets:
+        spec, existing = item.spec, db_targets.get(item.spec.name)
+        if existing is None:
+            made = targets.create(
+                session, spec, now=now, managed_by=FILE, source_file=item.source_file
+            )
+            detail = {"spec": spec.model_dump(mode="json")}
+            done(Change("created", "target", spec.name, item.source_file), made.id, detail)
+            continue
+        changed = _diff(targets.to_spec(existing), spec)
+        if existing.source_file != item.source_file:
+            changed["source_file"] = [existing.source_file, item.source_file]
+        if not changed:
+            summary.unchanged.append(("target", spec.name))
+            continue
+        targets.update(
+            session, spec.name, spec, now=now, managed_by=FILE, source_file=item.source_file
+        )
+        change = Change("updated", "target", spec.name, item.source_file, tuple(changed))
+        done(change, existing.id, {"changes": changed})
+    in_files = {t.spec.name for t in bundle.targets}
+    for name, target in db_targets.items():
+        if target.managed_by == FILE and name not in in_files:
+            targets.delete(session, name, managed_by=FILE)
+            done(Change("deleted", "target", name, target.source_file), target.id, {})

@@ -2,7 +2,7 @@
 
 This module owns reading ``*.yaml`` / ``*.yml`` files (the directory itself only, not
 sub-directories, in name order; names starting with a dot are skipped as editor leftovers)
-into a ``ConfigBundle`` of action and rule specs, and the checks that make a ``Report``.
+into a ``ConfigBundle`` of action, rule and target specs, and the checks that make a ``Report``.
 Every problem carries the file and line it comes from. Problems are collected, never raised
 one by one, so a user sees all of them at once.
 
@@ -25,6 +25,7 @@ from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.schemas import RuleSpec
+from sophrosyne.domains.targets.schemas import SECRET_LIKE_KEYS, TargetSpec
 from sophrosyne.errors import FieldError, ValidationFailed
 from sophrosyne.flows.configyaml import Loc, Problem, line_of, model_problems, read_yaml
 
@@ -39,9 +40,18 @@ __all__ = [
     "validate",
 ]
 
-SpecT = TypeVar("SpecT", ActionSpec, RuleSpec)
+SpecT = TypeVar("SpecT", ActionSpec, RuleSpec, TargetSpec)
 
-SECTIONS: dict[str, type[BaseModel]] = {"actions": ActionSpec, "rules": RuleSpec}
+SECTIONS: dict[str, type[BaseModel]] = {
+    "actions": ActionSpec,
+    "rules": RuleSpec,
+    "targets": TargetSpec,
+}
+#: Why a credential in a target's YAML is refused, and where it goes instead.
+NO_SECRETS_IN_FILES = (
+    "secrets are not allowed in config files; set them with the API "
+    "(PUT /api/v1/targets/NAME/secrets/KIND) or `sophrosyne target secret set NAME KIND`"
+)
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -81,6 +91,7 @@ class ConfigBundle:
     files: list[str] = field(default_factory=list)
     actions: list[Defined[ActionSpec]] = field(default_factory=list)
     rules: list[Defined[RuleSpec]] = field(default_factory=list)
+    targets: list[Defined[TargetSpec]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     lines: dict[str, dict[Loc, int]] = field(default_factory=dict)
 
@@ -121,7 +132,12 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
         return
     if not isinstance(data, dict):
         bundle.errors.append(
-            Problem(shown, bundle.line(shown, ()), (), "must be a mapping of actions: and rules:")
+            Problem(
+                shown,
+                bundle.line(shown, ()),
+                (),
+                "must be a mapping of actions:, rules: and targets:",
+            )
         )
         return
     for key, items in data.items():
@@ -150,6 +166,8 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                     Problem(shown, bundle.line(shown, loc), loc, "must be a mapping")
                 )
                 continue
+            if model is TargetSpec and _secret_problems(item, loc, shown, bundle):
+                continue
             try:
                 spec = model.model_validate(item)
             except ValidationError as exc:
@@ -159,6 +177,21 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                 bundle.actions.append(Defined(spec, shown, path.name, key, i))
             elif isinstance(spec, RuleSpec):
                 bundle.rules.append(Defined(spec, shown, path.name, key, i))
+            elif isinstance(spec, TargetSpec):
+                bundle.targets.append(Defined(spec, shown, path.name, key, i))
+
+
+def _secret_problems(item: dict[Any, Any], loc: Loc, shown: str, bundle: ConfigBundle) -> bool:
+    """Report every credential-like key of a target (True if there was one)."""
+    found = False
+    for name in item:
+        if isinstance(name, str) and name.lower() in SECRET_LIKE_KEYS:
+            where = (*loc, name)
+            bundle.errors.append(
+                Problem(shown, bundle.line(shown, where), where, NO_SECRETS_IN_FILES)
+            )
+            found = True
+    return found
 
 
 def load_dir(path: str | Path) -> ConfigBundle:
@@ -264,6 +297,7 @@ def validate(
     report = Report(errors=list(bundle.errors))
     report.errors += _duplicates(bundle, bundle.actions, "action")
     report.errors += _duplicates(bundle, bundle.rules, "rule")
+    report.errors += _duplicates(bundle, bundle.targets, "target")
     actions: dict[str, ActionSpec] = {}
     for item in bundle.actions:
         actions.setdefault(item.spec.name, item.spec)

@@ -1,0 +1,1 @@
+"""Targets: the hosts actions run on, with their credentials encrypted at rest."""
