@@ -9,7 +9,7 @@ or clash with objects managed through the API. The caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -167,6 +167,38 @@ def _audit(
     )
 
 
+def _upsert(
+    session: Session,
+    kind: str,
+    items: Sequence[Defined[Any]],
+    stored: Mapping[str, Any],
+    *,
+    current: Callable[[Any], BaseModel | None],
+    create: Callable[..., Any],
+    update: Callable[..., Any],
+    summary: ApplySummary,
+    done: Callable[[Change, int, dict[str, Any]], None],
+    now: datetime,
+) -> None:
+    """Create what is new, update what changed, leave the rest untouched (one kind)."""
+    for item in items:
+        spec, existing = item.spec, stored.get(item.spec.name)
+        if existing is None:
+            made = create(session, spec, now=now, managed_by=FILE, source_file=item.source_file)
+            detail = {"spec": spec.model_dump(mode="json")}
+            done(Change("created", kind, spec.name, item.source_file), made.id, detail)
+            continue
+        changed = _diff(current(existing), spec)
+        if existing.source_file != item.source_file:
+            changed["source_file"] = [existing.source_file, item.source_file]
+        if not changed:
+            summary.unchanged.append((kind, spec.name))
+            continue
+        update(session, spec.name, spec, now=now, managed_by=FILE, source_file=item.source_file)
+        change = Change("updated", kind, spec.name, item.source_file, tuple(changed))
+        done(change, existing.id, {"changes": changed})
+
+
 def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) -> ApplySummary:
     """Upsert the bundle's actions, rules and targets as file-managed, delete file-managed
     objects the files no longer define, and audit each change. Raises ``ConfigInvalid`` or
@@ -206,48 +238,32 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         rules.delete(session, rule.name, managed_by=FILE)
         done(Change("deleted", "rule", rule.name, rule.source_file), rule.id, {})
 
-    for item in bundle.actions:
-        spec, existing = item.spec, db_actions.get(item.spec.name)
-        if existing is None:
-            created = actions.create(
-                session, spec, now=now, managed_by=FILE, source_file=item.source_file
-            )
-            detail = {"spec": spec.model_dump(mode="json")}
-            done(Change("created", "action", spec.name, item.source_file), created.id, detail)
-            continue
-        changed = _diff(actions.to_spec(existing), spec)
-        if existing.source_file != item.source_file:
-            changed["source_file"] = [existing.source_file, item.source_file]
-        if not changed:
-            summary.unchanged.append(("action", spec.name))
-            continue
-        actions.update(
-            session, spec.name, spec, now=now, managed_by=FILE, source_file=item.source_file
-        )
-        change = Change("updated", "action", spec.name, item.source_file, tuple(changed))
-        done(change, existing.id, {"changes": changed})
+    _upsert(
+        session,
+        "action",
+        bundle.actions,
+        db_actions,
+        current=actions.to_spec,
+        create=actions.create,
+        update=actions.update,
+        summary=summary,
+        done=done,
+        now=now,
+    )
 
     action_names = {a.id: n for n, a in db_actions.items()}
-    for rule_item in bundle.rules:
-        rspec, current = rule_item.spec, db_rules.get(rule_item.spec.name)
-        if current is None:
-            made = rules.create(
-                session, rspec, now=now, managed_by=FILE, source_file=rule_item.source_file
-            )
-            detail = {"spec": rspec.model_dump(mode="json")}
-            done(Change("created", "rule", rspec.name, rule_item.source_file), made.id, detail)
-            continue
-        changed = _diff(_rule_spec(current, action_names), rspec)
-        if current.source_file != rule_item.source_file:
-            changed["source_file"] = [current.source_file, rule_item.source_file]
-        if not changed:
-            summary.unchanged.append(("rule", rspec.name))
-            continue
-        rules.update(
-            session, rspec.name, rspec, now=now, managed_by=FILE, source_file=rule_item.source_file
-        )
-        change = Change("updated", "rule", rspec.name, rule_item.source_file, tuple(changed))
-        done(change, current.id, {"changes": changed})
+    _upsert(
+        session,
+        "rule",
+        bundle.rules,
+        db_rules,
+        current=lambda rule: _rule_spec(rule, action_names),
+        create=rules.create,
+        update=rules.update,
+        summary=summary,
+        done=done,
+        now=now,
+    )
 
     for name, action in doomed_actions.items():
         actions.delete(session, name, managed_by=FILE)
@@ -277,26 +293,18 @@ def _apply_targets(
 ) -> None:
     """Targets as the files say. Their credentials are never in files, so an unchanged or
     updated target keeps the ones set through the API; a deleted one loses them."""
-    for item in bundle.targets:
-        spec, existing = item.spec, db_targets.get(item.spec.name)
-        if existing is None:
-            made = targets.create(
-                session, spec, now=now, managed_by=FILE, source_file=item.source_file
-            )
-            detail = {"spec": spec.model_dump(mode="json")}
-            done(Change("created", "target", spec.name, item.source_file), made.id, detail)
-            continue
-        changed = _diff(targets.to_spec(existing), spec)
-        if existing.source_file != item.source_file:
-            changed["source_file"] = [existing.source_file, item.source_file]
-        if not changed:
-            summary.unchanged.append(("target", spec.name))
-            continue
-        targets.update(
-            session, spec.name, spec, now=now, managed_by=FILE, source_file=item.source_file
-        )
-        change = Change("updated", "target", spec.name, item.source_file, tuple(changed))
-        done(change, existing.id, {"changes": changed})
+    _upsert(
+        session,
+        "target",
+        bundle.targets,
+        db_targets,
+        current=targets.to_spec,
+        create=targets.create,
+        update=targets.update,
+        summary=summary,
+        done=done,
+        now=now,
+    )
     in_files = {t.spec.name for t in bundle.targets}
     for name, target in db_targets.items():
         if target.managed_by == FILE and name not in in_files:
