@@ -8,6 +8,7 @@ from sophrosyne.cli import configcode, run
 from sophrosyne.cli.db import db_app
 from sophrosyne.cli.secrets import key_app, target_app
 from sophrosyne.cli.tokens import token_app
+from sophrosyne.cli.users import user_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -21,6 +22,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(key_app, name="key")
 app.add_typer(target_app, name="target")
+app.add_typer(user_app, name="user")
 configcode.register(app)
 
 

@@ -1,11 +1,12 @@
-"""ORM model of API tokens (stored as SHA-256 hashes; the secret is shown once)."""
+"""ORM models of accounts: API tokens (stored as SHA-256 hashes; the secret is shown once)
+and users (passwords stored as argon2id hashes)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sophrosyne.db.base import Base
@@ -25,3 +26,27 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A person who logs in. Only an argon2id hash of the password is stored."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'operator', 'viewer')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lowercase, ``^[a-z0-9][a-z0-9_.-]{0,63}$`` (checked by ``schemas.UserCreate``).
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    #: The argon2id PHC string (``$argon2id$v=19$…``), never the password.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    #: Wrong passwords since the last successful login.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 
 
 class Scope(StrEnum):
@@ -45,3 +45,60 @@ class TokenCreated(TokenOut):
     """Returned once, at creation: the only time the secret is shown."""
 
     token: str
+
+
+class Role(StrEnum):
+    """A user's role: ``admin`` everything, ``operator`` day-to-day work, ``viewer`` read only
+    (``roles.permissions`` spells it out)."""
+
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+
+def _lowered(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+#: Usernames are case-insensitive: stored and looked up lowercased.
+Username = Annotated[str, BeforeValidator(_lowered), StringConstraints(pattern=USERNAME_PATTERN)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
+]
+
+
+class UserCreate(BaseModel):
+    """A new user. The password is checked against the policy by the service, which names
+    the field ``password`` in its errors; it is masked in ``repr`` and never stored as is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    email: Email | None = None
+    role: Role = Role.VIEWER
+    password: SecretStr
+    must_change_password: bool = False
+
+
+class UserOut(BaseModel):
+    """A user as shown to people and the API: never the password hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    role: Role
+    must_change_password: bool
+    disabled: bool
+    failed_logins: int
+    locked_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    last_login_at: datetime | None
