@@ -112,6 +112,16 @@ def test_stats_and_tasks_recorded_per_host(sshd: SshServer) -> None:
     assert result.duration_seconds > 0
 
 
+def test_playbooks_cannot_read_sophrosyne_settings(
+    sshd: SshServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOPHROSYNE_SECRET_KEY", "not-for-playbooks-4f1c")
+    result = run(sshd, "env.yml")
+    assert result.succeeded, result.output
+    assert "key=[]" in result.output
+    assert "not-for-playbooks-4f1c" not in result.output
+
+
 def test_failing_task_is_recorded_and_run_failed(sshd: SshServer) -> None:
     result = run(sshd, "fail.yml")
     assert result.status == "failed" and not result.succeeded and result.rc != 0

@@ -292,6 +292,9 @@ class AnsibleExecutor:
             "ANSIBLE_LOCAL_TEMP": str(local_tmp),
             "ANSIBLE_HOME": str(private / "home"),
             _TOKEN_VAR: token,
+            # ansible-runner passes our whole environment on; blank Sophrosyne's own settings
+            # (the secret key among them) so no playbook can read them with lookup('env').
+            **{name: "" for name in os.environ if name.startswith("SOPHROSYNE_")},
         }
         deadline = time.monotonic() + request.timeout_seconds
         reason: list[str] = []
