@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import typer
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sophrosyne import logging as slog
 from sophrosyne.config import Settings
 from sophrosyne.db.engine import make_engine, make_session_factory
+from sophrosyne.errors import SophrosyneError
 
 
 def utcnow() -> datetime:
@@ -35,6 +38,19 @@ def load_settings(**overrides: object) -> Settings:
 def open_db(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     return engine, make_session_factory(engine)
+
+
+@contextmanager
+def transaction(settings: Settings) -> Iterator[Session]:
+    """One committed transaction for a command; a project error exits 1 with its message."""
+    engine, sessions = open_db(settings)
+    try:
+        with sessions.begin() as session:
+            yield session
+    except SophrosyneError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -12,14 +12,13 @@ import sys
 
 import typer
 
-from sophrosyne.cli.common import fail, load_settings, open_db, utcnow
+from sophrosyne.cli.common import fail, load_settings, transaction, utcnow
 from sophrosyne.crypto import CryptoError, Secret, generate_key
 from sophrosyne.db import migrate
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.targets import service as targets
 from sophrosyne.domains.targets.keys import keyring_from
 from sophrosyne.domains.targets.schemas import SECRET_KINDS
-from sophrosyne.errors import SophrosyneError
 
 key_app = typer.Typer(no_args_is_help=True, help="The key that encrypts target credentials.")
 target_app = typer.Typer(no_args_is_help=True, help="Targets: the hosts actions run on.")
@@ -65,27 +64,22 @@ def rotate() -> None:
         keyring = keyring_from(settings)
     except CryptoError as exc:
         raise fail(str(exc)) from None
-    engine, sessions = open_db(settings)
-    try:
-        if not migrate.is_up_to_date(engine):
+    now = utcnow()
+    with transaction(settings) as session:
+        # Checked before the session touches the database (its first query opens the write).
+        if not migrate.is_up_to_date(session.get_bind().engine):
             raise fail(
                 "the database schema is not at the newest revision; run 'sophrosyne db upgrade'"
             )
-        now = utcnow()
-        with sessions.begin() as session:
-            count = targets.rotate_all(session, keyring)
-            audit.record(
-                session,
-                actor=_actor(),
-                action="secrets.rotated",
-                object_type="secret",
-                detail={"count": count, "key_id": keyring.current_key_id},
-                now=now,
-            )
-    except SophrosyneError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
+        count = targets.rotate_all(session, keyring)
+        audit.record(
+            session,
+            actor=_actor(),
+            action="secrets.rotated",
+            object_type="secret",
+            detail={"count": count, "key_id": keyring.current_key_id},
+            now=now,
+        )
     typer.echo(
         f"re-encrypted {count} secret{'' if count == 1 else 's'} with key {keyring.current_key_id}"
     )
@@ -110,24 +104,18 @@ def set_secret(
     value = _read_value(f"{kind} for {name}: ")
     if not value:
         raise fail("no value on standard input; pipe the secret in, e.g. < file")
-    engine, sessions = open_db(settings)
-    try:
-        with sessions.begin() as session:
-            target = targets.get_by_name(session, name)
-            targets.set_secret(session, keyring, target, kind, Secret(value), now=utcnow())
-            audit.record(
-                session,
-                actor=_actor(),
-                action="target.secret_set",
-                object_type="target",
-                object_id=name,
-                detail={"kind": kind},
-                now=utcnow(),
-            )
-    except SophrosyneError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
+    with transaction(settings) as session:
+        target = targets.get_by_name(session, name)
+        targets.set_secret(session, keyring, target, kind, Secret(value), now=utcnow())
+        audit.record(
+            session,
+            actor=_actor(),
+            action="target.secret_set",
+            object_type="target",
+            object_id=name,
+            detail={"kind": kind},
+            now=utcnow(),
+        )
     typer.echo(f"stored {kind} for target {name}")
 
 
@@ -138,22 +126,16 @@ def clear_secret(
 ) -> None:
     """Remove a credential of a target."""
     settings = load_settings()
-    engine, sessions = open_db(settings)
-    try:
-        with sessions.begin() as session:
-            target = targets.get_by_name(session, name)
-            targets.clear_secret(session, target, kind)
-            audit.record(
-                session,
-                actor=_actor(),
-                action="target.secret_cleared",
-                object_type="target",
-                object_id=name,
-                detail={"kind": kind},
-                now=utcnow(),
-            )
-    except SophrosyneError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
+    with transaction(settings) as session:
+        target = targets.get_by_name(session, name)
+        targets.clear_secret(session, target, kind)
+        audit.record(
+            session,
+            actor=_actor(),
+            action="target.secret_cleared",
+            object_type="target",
+            object_id=name,
+            detail={"kind": kind},
+            now=utcnow(),
+        )
     typer.echo(f"removed {kind} of target {name}")

@@ -6,11 +6,10 @@ from datetime import timedelta
 
 import typer
 
-from sophrosyne.cli.common import fail, load_settings, open_db, utcnow
+from sophrosyne.cli.common import load_settings, open_db, transaction, utcnow
 from sophrosyne.domains.accounts import service as tokens
 from sophrosyne.domains.accounts.schemas import Scope, TokenCreate
 from sophrosyne.domains.audit import service as audit
-from sophrosyne.errors import SophrosyneError
 
 token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
 
@@ -25,27 +24,21 @@ def create(
 ) -> None:
     """Create a token and print its secret (shown only now)."""
     settings = load_settings()
-    engine, sessions = open_db(settings)
     now = utcnow()
     expires = now + timedelta(days=expires_in_days) if expires_in_days else None
-    try:
-        with sessions.begin() as session:
-            token, secret = tokens.create(
-                session, TokenCreate(name=name, scopes=scope, expires_at=expires), now=now
-            )
-            audit.record(
-                session,
-                actor="cli",
-                action="token.created",
-                object_type="token",
-                object_id=name,
-                detail={"scopes": token.scopes, "expires_at": expires and expires.isoformat()},
-                now=now,
-            )
-    except SophrosyneError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
+    with transaction(settings) as session:
+        token, secret = tokens.create(
+            session, TokenCreate(name=name, scopes=scope, expires_at=expires), now=now
+        )
+        audit.record(
+            session,
+            actor="cli",
+            action="token.created",
+            object_type="token",
+            object_id=name,
+            detail={"scopes": token.scopes, "expires_at": expires and expires.isoformat()},
+            now=now,
+        )
     typer.echo(secret)
 
 
@@ -65,21 +58,15 @@ def list_tokens() -> None:
 def revoke(name: str) -> None:
     """Revoke a token by name."""
     settings = load_settings()
-    engine, sessions = open_db(settings)
     now = utcnow()
-    try:
-        with sessions.begin() as session:
-            tokens.revoke(session, name, now=now)
-            audit.record(
-                session,
-                actor="cli",
-                action="token.revoked",
-                object_type="token",
-                object_id=name,
-                now=now,
-            )
-    except SophrosyneError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
+    with transaction(settings) as session:
+        tokens.revoke(session, name, now=now)
+        audit.record(
+            session,
+            actor="cli",
+            action="token.revoked",
+            object_type="token",
+            object_id=name,
+            now=now,
+        )
     typer.echo(f"revoked {name}")

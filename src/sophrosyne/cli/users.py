@@ -16,12 +16,11 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from sophrosyne.cli.common import fail, load_settings, open_db, utcnow
+from sophrosyne.cli.common import fail, load_settings, open_db, transaction, utcnow
 from sophrosyne.domains.accounts import users
 from sophrosyne.domains.accounts.models import User
 from sophrosyne.domains.accounts.schemas import Role, UserCreate
 from sophrosyne.domains.audit import service as audit
-from sophrosyne.errors import SophrosyneError
 
 user_app = typer.Typer(no_args_is_help=True, help="Users: the people who log in.")
 
@@ -87,22 +86,16 @@ def create(
         raise fail(
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         ) from None
-    engine, sessions = open_db(settings)
     now = utcnow()
-    try:
-        with sessions.begin() as session:
-            user = users.create_user(session, spec, now=now)
-            _record(
-                session,
-                "user.created",
-                user.username,
-                {"role": user.role, "must_change_password": user.must_change_password},
-                now,
-            )
-    except SophrosyneError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
+    with transaction(settings) as session:
+        user = users.create_user(session, spec, now=now)
+        _record(
+            session,
+            "user.created",
+            user.username,
+            {"role": user.role, "must_change_password": user.must_change_password},
+            now,
+        )
     typer.echo(f"created {spec.username} ({chosen.value})")
 
 
@@ -134,18 +127,12 @@ def _change(
 ) -> str:
     """Apply one change to the user ``username`` and audit it, in one transaction."""
     settings = load_settings()
-    engine, sessions = open_db(settings)
     now = utcnow()
-    try:
-        with sessions.begin() as session:
-            user = users.get_by_username(session, username)
-            detail = apply(session, user, now)
-            _record(session, action, user.username, detail, now)
-            return user.username
-    except SophrosyneError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
+    with transaction(settings) as session:
+        user = users.get_by_username(session, username)
+        detail = apply(session, user, now)
+        _record(session, action, user.username, detail, now)
+        return user.username
 
 
 @user_app.command("set-role")
