@@ -4,11 +4,7 @@ apply that ``serve --config-dir`` does at start (in-process, on both database ba
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import typer
@@ -17,48 +13,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.cli.configcode import apply_at_start
 from sophrosyne.db.engine import make_engine
-from sophrosyne.db.migrate import upgrade
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.rules import service as rules
+from tests.cli.helpers import migrated_sqlite, rows, sophrosyne
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
 WEBHOOK = ROOT / "tests" / "fixtures" / "alertmanager" / "alertmanager-webhook.json"
 
 
-def sophrosyne(
-    *args: str | Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "SOPHROSYNE_LOG_LEVEL": "WARNING", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "sophrosyne.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=full_env,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.fixture
 def db(tmp_path: Path) -> dict[str, str]:
     """Environment pointing the CLI at a migrated SQLite file."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return {"SOPHROSYNE_DATABASE_URL": url, "SOPHROSYNE_DATA_DIR": str(tmp_path)}
-
-
-def rows(env: dict[str, str], sql: str) -> list[tuple[Any, ...]]:
-    engine = make_engine(env["SOPHROSYNE_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
+    return migrated_sqlite(tmp_path)
 
 
 def test_validate_ok() -> None:

@@ -2,62 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from sophrosyne.crypto import CryptoError, Secret, load_keyring
 from sophrosyne.db.engine import make_engine, make_session_factory
-from sophrosyne.db.migrate import upgrade
 from sophrosyne.domains.targets import service as targets
 from sophrosyne.domains.targets.schemas import TargetSpec
+from tests.cli.helpers import migrated_sqlite, rows, sophrosyne
 
 PLAIN = "cli-Secret-value-123"
-
-
-def sophrosyne(
-    *args: str, env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHROSYNE_SECRET")} | {
-        "SOPHROSYNE_LOG_LEVEL": "WARNING",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "sophrosyne.cli", *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=full_env,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> dict[str, str]:
     """A migrated SQLite file holding one target, ``db-1``."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    env = migrated_sqlite(tmp_path)
+    engine = make_engine(env["SOPHROSYNE_DATABASE_URL"])
     with make_session_factory(engine).begin() as session:
         targets.create(session, TargetSpec(name="db-1", address="10.0.0.5"), now=datetime.now(UTC))
     engine.dispose()
-    return {"SOPHROSYNE_DATABASE_URL": url, "SOPHROSYNE_DATA_DIR": str(tmp_path)}
-
-
-def stored(env: dict[str, str], sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(env["SOPHROSYNE_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
+    return env
 
 
 def reveal(env: dict[str, str], key: str) -> dict[str, Secret]:
@@ -89,7 +56,7 @@ def test_generate_set_and_rotate(db: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     assert "stored password for target db-1" in result.stdout
     assert PLAIN not in result.stdout + result.stderr
-    ((ciphertext,),) = stored(db, "SELECT ciphertext FROM target_secrets")
+    ((ciphertext,),) = rows(db, "SELECT ciphertext FROM target_secrets")
     assert PLAIN not in str(ciphertext)
     assert reveal(db, old) == {"password": Secret(PLAIN)}
 
@@ -102,7 +69,7 @@ def test_generate_set_and_rotate(db: dict[str, str]) -> None:
     assert reveal(db, new) == {"password": Secret(PLAIN)}
     with pytest.raises(CryptoError):
         reveal(db, old)
-    audit = stored(db, "SELECT action, detail FROM audit_log ORDER BY id")
+    audit = rows(db, "SELECT action, detail FROM audit_log ORDER BY id")
     assert [a for a, _ in audit] == ["target.secret_set", "secrets.rotated"]
     assert not any(PLAIN in str(d) for _, d in audit)
 
@@ -128,7 +95,7 @@ def test_failures_are_clear(db: dict[str, str]) -> None:
         sophrosyne("target", "secret", "set", "db-1", "password", env=keyed, stdin=PLAIN).returncode
         == 0
     )
-    before = stored(db, "SELECT ciphertext FROM target_secrets")
+    before = rows(db, "SELECT ciphertext FROM target_secrets")
     result = sophrosyne("key", "rotate", env={**db, "SOPHROSYNE_SECRET_KEY": new_key(db)})
     assert result.returncode == 1 and "SOPHROSYNE_SECRET_OLD_KEYS" in result.stderr
-    assert stored(db, "SELECT ciphertext FROM target_secrets") == before
+    assert rows(db, "SELECT ciphertext FROM target_secrets") == before

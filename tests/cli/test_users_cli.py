@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from sophrosyne.db.engine import make_engine, make_session_factory
-from sophrosyne.db.migrate import upgrade
 from sophrosyne.domains.accounts import users
-from tests.cli.test_secrets_cli import sophrosyne, stored
+from tests.cli.helpers import migrated_sqlite, rows, sophrosyne
 
 PASSWORD = "cli-Password-value-123"
 
@@ -18,11 +17,7 @@ PASSWORD = "cli-Password-value-123"
 @pytest.fixture
 def db(tmp_path: Path) -> dict[str, str]:
     """A migrated, empty SQLite file."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return {"SOPHROSYNE_DATABASE_URL": url, "SOPHROSYNE_DATA_DIR": str(tmp_path)}
+    return migrated_sqlite(tmp_path)
 
 
 def _login(env: dict[str, str], name: str, password: str = PASSWORD) -> str:
@@ -65,7 +60,7 @@ def test_create_list_set_role_disable(db: dict[str, str]) -> None:
     result = sophrosyne("user", "disable", "alice", env=db)
     assert result.returncode == 1 and "last active admin" in result.stderr
 
-    audit = stored(db, "SELECT actor, action, object_id, detail FROM audit_log ORDER BY id")
+    audit = rows(db, "SELECT actor, action, object_id, detail FROM audit_log ORDER BY id")
     assert [(a, b, c) for a, b, c, _ in audit] == [
         ("cli", "user.created", "alice"),
         ("cli", "user.created", "bob"),
@@ -73,7 +68,7 @@ def test_create_list_set_role_disable(db: dict[str, str]) -> None:
         ("cli", "user.disabled", "bob"),
     ]
     assert not any(PASSWORD in str(row) for row in audit)
-    hashes = stored(db, "SELECT password_hash FROM users")
+    hashes = rows(db, "SELECT password_hash FROM users")
     assert all(str(h).startswith("$argon2id$") and PASSWORD not in str(h) for (h,) in hashes)
 
 
@@ -90,7 +85,7 @@ def test_unlock(db: dict[str, str]) -> None:
     assert (result.returncode, result.stdout.strip()) == (0, "unlocked carol")
     assert "carol\tviewer\tactive\tcarol" in sophrosyne("user", "list", env=db).stdout
     assert _login(db, "carol") == "carol"
-    assert stored(db, "SELECT action FROM audit_log ORDER BY id")[-1] == ("user.unlocked",)
+    assert rows(db, "SELECT action FROM audit_log ORDER BY id")[-1] == ("user.unlocked",)
 
 
 def test_failures_are_clear(db: dict[str, str]) -> None:
@@ -115,5 +110,5 @@ def test_failures_are_clear(db: dict[str, str]) -> None:
         assert result.returncode == 1 and "user 'nobody' not found" in result.stderr
     result = sophrosyne("user", "create", "erin", PASSWORD, env=db, stdin=PASSWORD)
     assert result.returncode == 2  # never from argv
-    assert [name for (name,) in stored(db, "SELECT username FROM users")] == ["dave"]
-    assert [a for (a,) in stored(db, "SELECT action FROM audit_log")] == ["user.created"]
+    assert [name for (name,) in rows(db, "SELECT username FROM users")] == ["dave"]
+    assert [a for (a,) in rows(db, "SELECT action FROM audit_log")] == ["user.created"]
