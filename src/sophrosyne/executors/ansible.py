@@ -40,6 +40,7 @@ import asyncssh
 import yaml
 
 from sophrosyne.crypto import redact
+from sophrosyne.executors.base import never, truncation_marker
 from sophrosyne.executors.ssh import SshTarget
 from sophrosyne.logging import get_logger
 
@@ -97,10 +98,6 @@ def _kill_tagged(token: str) -> None:
             continue
 
 
-def _never() -> bool:
-    return False
-
-
 @dataclass(frozen=True, kw_only=True)
 class AnsibleRequest:
     """One playbook run on ``targets``; ``playbook`` is relative to the executor's root."""
@@ -113,7 +110,7 @@ class AnsibleRequest:
     connect_timeout_seconds: int = 10
     forks: int = 8
     output_cap_bytes: int = 64 * 1024
-    should_cancel: Callable[[], bool] = field(default=_never)
+    should_cancel: Callable[[], bool] = field(default=never)
     #: Replaced by "[redacted]" in output, task messages and errors.
     secrets: tuple[str, ...] = field(default=(), repr=False)
     vault_password: str | None = field(default=None, repr=False)
@@ -387,4 +384,4 @@ class AnsibleExecutor:
         if total <= cap:
             return text, False
         text = text.encode()[:cap].decode("utf-8", errors="ignore")
-        return text + f"\n[output truncated: kept first {cap} bytes of {total}]", True
+        return text + truncation_marker(cap, total), True

@@ -7,8 +7,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 
-def _never() -> bool:
+def never() -> bool:
+    """The default ``should_cancel``: nobody asked to stop."""
     return False
+
+
+def truncation_marker(kept: int | str, total: int | str) -> str:
+    """The line every executor appends to output it cut, so readers always see the same words."""
+    return f"\n[output truncated: kept first {kept} bytes of {total}]"
 
 
 @dataclass(frozen=True)
@@ -20,7 +26,7 @@ class ExecRequest:
     output_cap_bytes: int = 64 * 1024
     env: dict[str, str] | None = None
     #: Polled while the command runs; True asks the executor to stop it (run cancelled).
-    should_cancel: Callable[[], bool] = field(default=_never)
+    should_cancel: Callable[[], bool] = field(default=never)
     #: Called with each chunk of output as it arrives (for live output); may be None.
     on_output: Callable[[str], None] | None = None
 

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from sophrosyne.executors.base import never, truncation_marker
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,10 +35,6 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 #: Secret values shorter than this are not scrubbed from free text: they would erase
 #: innocent words ("Bearer") and a value that short is no secret anyway.
 _MIN_SCRUB_CHARS = 8
-
-
-def _never() -> bool:
-    return False
 
 
 def _require_http_url(url: str) -> None:
@@ -62,7 +59,7 @@ class HttpRequest:
     output_cap_bytes: int = 64 * 1024
     #: Header names (any case) whose values never reach the recorded output.
     secret_headers: frozenset[str] = DEFAULT_SECRET_HEADERS
-    should_cancel: Callable[[], bool] = field(default=_never)
+    should_cancel: Callable[[], bool] = field(default=never)
     verify_tls: bool = True
     follow_redirects: bool = False
 
@@ -330,7 +327,7 @@ def _render(request: HttpRequest, ex: _Exchange, error: str | None) -> str:
         if ex.over_cap:
             sizes = [v for n, v in ex.response_headers if n.lower() == "content-length"]
             announced = sizes[0] if sizes else "more (rest not read)"
-            lines[-1] += f"\n[output truncated: kept first {len(ex.body)} bytes of {announced}]"
+            lines[-1] += truncation_marker(len(ex.body), announced)
     if error is not None:
         lines += ["", f"[{error}]"]
     return "\n".join(lines)

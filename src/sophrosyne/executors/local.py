@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sophrosyne.executors.base import ExecRequest, ExecResult
+from sophrosyne.executors.base import ExecRequest, ExecResult, truncation_marker
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -61,7 +61,7 @@ class _Output:
             self._emit(self._decoder.decode(b"", final=True))
         text = "".join(self._parts)
         if self.truncated:
-            text += f"\n[output truncated: kept first {self.kept} bytes of {self.total}]"
+            text += truncation_marker(self.kept, self.total)
         return text
 
     @property

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sophrosyne.executors.base import ExecRequest, ExecResult
+from sophrosyne.executors.base import ExecRequest, ExecResult, never
 from sophrosyne.executors.local import LocalExecutor
 from sophrosyne.executors.ssh import SshExecutor, SshRequest, SshResult, SshTarget, remote_command
 from sophrosyne.logging import get_logger
@@ -63,10 +63,6 @@ shift
 """
 
 
-def _never() -> bool:
-    return False
-
-
 @dataclass(frozen=True, kw_only=True)
 class ScriptRequest:
     """One script run, locally (no ``targets``) or on every target over SSH."""
@@ -78,7 +74,7 @@ class ScriptRequest:
     args: Sequence[str] = field(default=(), repr=False)
     timeout_seconds: float = 60.0  # per target on SSH
     output_cap_bytes: int = 64 * 1024  # per target on SSH
-    should_cancel: Callable[[], bool] = field(default=_never)
+    should_cancel: Callable[[], bool] = field(default=never)
     #: Locally the whole environment (None: the LocalExecutor's allow-list). On targets,
     #: variables added to the login environment with ``env NAME=VALUE`` (visible in ``ps``).
     env: Mapping[str, str] | None = field(default=None, repr=False)

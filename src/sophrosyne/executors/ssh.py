@@ -28,16 +28,13 @@ from typing import Any
 import asyncssh
 
 from sophrosyne.crypto import redact
+from sophrosyne.executors.base import never, truncation_marker
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
 
 _CHUNK_BYTES = 64 * 1024
 _MARKER_SEARCH_BYTES = 4096  # stop looking for the pid line after this much output
-
-
-def _never() -> bool:
-    return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +65,7 @@ class SshRequest:
     parallelism: int = 8
     output_cap_bytes: int = 64 * 1024  # per target
     #: Polled on the executor's event loop thread; True cancels every target.
-    should_cancel: Callable[[], bool] = field(default=_never)
+    should_cancel: Callable[[], bool] = field(default=never)
     #: Replaced by "[redacted]" in output and errors.
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
@@ -167,7 +164,7 @@ class _Output:
         for secret in self.secrets:  # drop a secret's first characters left at the cut
             size = next((n for n in range(len(secret) - 1, 0, -1) if text.endswith(secret[:n])), 0)
             text = text[: len(text) - size]
-        return text + f"\n[output truncated: kept first {self.cap} bytes of {self.total}]"
+        return text + truncation_marker(self.cap, self.total)
 
     def redact(self, text: str) -> str:
         return redact(text, self.secrets)
