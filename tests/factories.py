@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from sophrosyne.domains.actions import service as actions
+from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.alerts.schemas import IncomingAlert
 
 
@@ -19,4 +25,13 @@ def incoming_alert(
         starts_at=None,
         ends_at=None,
         generator_url=None,
+    )
+
+
+def echo_action(session: Session, now: datetime, name: str = "restart") -> None:
+    """A shell action ``echo <svc>`` with one string parameter ``svc``."""
+    actions.create(
+        session,
+        ActionSpec(name=name, argv=["echo", "{{ params.svc }}"], parameters=[{"name": "svc"}]),
+        now=now,
     )

@@ -6,23 +6,18 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from sophrosyne.db.engine import make_session_factory
-from sophrosyne.domains.actions import service as actions
-from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.flows.ingest import Batch, ingest, ingest_many, prepare
+from tests.factories import echo_action
 from tests.factories import incoming_alert as _alert
 
 
 def test_ingest_enqueues_once_per_episode(session: Session, now: datetime) -> None:
-    actions.create(
-        session,
-        ActionSpec(name="restart", argv=["echo", "{{ params.svc }}"], parameters=[{"name": "svc"}]),
-        now=now,
-    )
+    echo_action(session, now)
     rules.create(
         session,
         RuleSpec(
@@ -75,11 +70,7 @@ def test_a_read_only_session_does_not_block_writers(engine: Engine) -> None:
 def test_prepared_plans_are_dropped_when_rules_changed_meanwhile(
     session: Session, now: datetime
 ) -> None:
-    actions.create(
-        session,
-        ActionSpec(name="restart", argv=["echo", "{{ params.svc }}"], parameters=[{"name": "svc"}]),
-        now=now,
-    )
+    echo_action(session, now)
     session.commit()
     cache = rules.RuleCache()
     stale = prepare([_alert("b", service="db")], cache.get(session))
@@ -99,11 +90,7 @@ def test_prepared_plans_are_dropped_when_rules_changed_meanwhile(
 
 
 def test_ingest_many_answers_each_batch_for_its_own_alerts(session: Session, now: datetime) -> None:
-    actions.create(
-        session,
-        ActionSpec(name="restart", argv=["echo", "{{ params.svc }}"], parameters=[{"name": "svc"}]),
-        now=now,
-    )
+    echo_action(session, now)
     rules.create(
         session,
         RuleSpec(name="r", action="restart", parameters={"svc": "{{ labels.service }}"}),
