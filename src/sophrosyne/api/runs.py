@@ -34,7 +34,15 @@ def start_run(name: str, req: ManualRunRequest, principal: Writer, state: State)
     exactly one literal argument; the command runs without a shell. The run is queued at once.
     Needs scope ``write``."""
     with state.transaction() as session:
-        run = run_action(session, name, req.params, actor=principal.actor, now=utcnow())
+        run = run_action(
+            session,
+            name,
+            req.params,
+            targets=req.targets,
+            selector=req.selector,
+            actor=principal.actor,
+            now=utcnow(),
+        )
         out = RunOut.model_validate(run)
     if out.state == RunState.QUEUED:
         state.enqueued([out.id])

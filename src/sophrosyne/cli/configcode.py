@@ -184,6 +184,11 @@ def _print_dry_run(report: dryrun.DryRunReport, rule_count: int) -> None:
             if r.outcome == "match":
                 argv = json.dumps(r.argv, ensure_ascii=False)
                 typer.echo(f"  MATCH {r.rule} → {r.action}: argv {argv} (mode {r.mode})")
+                if r.targets:
+                    typer.echo(f"        on targets {', '.join(r.targets)}")
+                if r.request:
+                    shown = json.dumps(r.request, ensure_ascii=False)
+                    typer.echo(f"        request {shown}")
                 typer.echo(f"    params: {json.dumps(r.params, ensure_ascii=False)}")
             elif r.outcome == "error":
                 typer.echo(f"  error: {r.rule} — {r.error}: {r.reason}")
@@ -226,16 +231,18 @@ def test_rule_command(
             raise fail(f"configuration in {config} is invalid")
         _print_problems([], report.warnings, err=True)
         rules = dryrun.compile_bundle(bundle)
+        inventory = dryrun.bundle_inventory(bundle)
     else:
         settings = load_settings()
         engine, sessions = open_db(settings)
         try:
             with sessions() as session:
                 rules = rules_service.compile_all(session)
+                inventory = rules_service.inventory(session)
         finally:
             engine.dispose()
     try:
-        result = dryrun.test_alerts(payload, rules)
+        result = dryrun.test_alerts(payload, rules, inventory)
     except ValidationFailed as exc:
         for e in exc.errors:
             typer.echo(f"error: {e.where()}: {e.msg}", err=True)

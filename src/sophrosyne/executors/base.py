@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 def never() -> bool:
@@ -42,6 +42,10 @@ class ExecResult:
     timed_out: bool = False
     cancelled: bool = False
     error: str | None = None
+    #: One entry per target for runs on several hosts (target, outcome, exit code, output…).
+    results: tuple[Mapping[str, Any], ...] = ()
+    #: Host keys accepted by trust on first use: target name → key, for the caller to record.
+    learned_host_keys: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:

@@ -21,12 +21,14 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sophrosyne import templating
+from sophrosyne.domains.actions.kinds import target_problems
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.targets.schemas import SECRET_LIKE_KEYS, TargetSpec
 from sophrosyne.errors import FieldError, ValidationFailed
+from sophrosyne.executors.ansible import resolve_playbook
 from sophrosyne.flows.configyaml import Loc, Problem, line_of, model_problems, read_yaml
 
 __all__ = [
@@ -283,6 +285,27 @@ def _check_rule(
         bundle.problem(rule, problem.loc, problem.msg)
         for problem in parameter_problems(action.name, spec.parameters, action.parameters)
     )
+    selection = spec.targets.model_dump(exclude_none=True) if spec.targets else None
+    out.extend(
+        bundle.problem(rule, problem.loc, problem.msg)
+        for problem in target_problems(action.name, action.kind, action.section(), selection)
+    )
+    return out
+
+
+def _check_action(bundle: ConfigBundle, item: Defined[ActionSpec]) -> list[Problem]:
+    out = []
+    for i, element in enumerate(item.spec.argv):
+        try:
+            templating.check_syntax(element)
+        except templating.TemplateFailed as exc:
+            out.append(bundle.problem(item, ("argv", i), str(exc)))
+    if item.spec.ansible is not None:
+        # The worker resolves playbooks under the config directory; say now if it is missing.
+        try:
+            resolve_playbook(bundle.root, Path(item.spec.ansible.playbook))
+        except (OSError, ValueError) as exc:
+            out.append(bundle.problem(item, ("ansible", "playbook"), f"not usable: {exc}"))
     return out
 
 
@@ -304,11 +327,7 @@ def validate(
     for name, spec in (known_actions or {}).items():
         actions.setdefault(name, spec)
     for item in bundle.actions:
-        for i, element in enumerate(item.spec.argv):
-            try:
-                templating.check_syntax(element)
-            except templating.TemplateFailed as exc:
-                report.errors.append(bundle.problem(item, ("argv", i), str(exc)))
+        report.errors += _check_action(bundle, item)
     for rule in bundle.rules:
         report.errors += _check_rule(bundle, rule, actions.get(rule.spec.action))
         report.warnings += _label_warnings(bundle, rule)

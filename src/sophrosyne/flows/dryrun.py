@@ -24,6 +24,7 @@ from sophrosyne.domains.alerts.schemas import AlertmanagerPayload, GenericAlert,
 from sophrosyne.domains.alerts.sources import from_alertmanager, from_generic
 from sophrosyne.domains.rules.evaluate import AlertView, CompiledRule, why_not
 from sophrosyne.domains.rules.matching import parse_matchers
+from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
 from sophrosyne.errors import FieldError, ValidationFailed
 from sophrosyne.flows.configcode import ConfigBundle
 from sophrosyne.flows.respond import plan_run
@@ -46,6 +47,8 @@ class RuleResult:
     error: str = ""
     params: dict[str, Any] | None = None
     argv: list[str] | None = None
+    targets: list[str] | None = None
+    request: dict[str, Any] | None = None
 
 
 @dataclass
@@ -104,13 +107,13 @@ def parse_payload(payload: Any) -> tuple[str, list[IncomingAlert]]:
     )
 
 
-def judge(rule: CompiledRule, view: AlertView) -> RuleResult:
+def judge(rule: CompiledRule, view: AlertView, inventory: Sequence[TargetView] = ()) -> RuleResult:
     """What ``rule`` would do for one alert, without cooldowns (they need history)."""
     name, action, mode = rule.name, rule.action_name, rule.mode
     reason = why_not(rule, view)
     if reason is not None:
         return RuleResult(name, "no_match", action, mode, reason=reason)
-    run, outcome, detail = plan_run(rule, view)
+    run, outcome, detail = plan_run(rule, view, None, inventory)
     if run is None:
         return RuleResult(name, "error", action, mode, error=outcome, reason=detail)
     return RuleResult(
@@ -121,11 +124,16 @@ def judge(rule: CompiledRule, view: AlertView) -> RuleResult:
         state=run.state.value,
         params=dict(run.params),
         argv=list(run.argv),
+        targets=list(run.targets),
+        request=dict(run.request),
     )
 
 
-def test_alerts(payload: Any, rules: Sequence[CompiledRule]) -> DryRunReport:
-    """Judge every alert of ``payload`` (dict or list, as parsed JSON) against ``rules``."""
+def test_alerts(
+    payload: Any, rules: Sequence[CompiledRule], inventory: Sequence[TargetView] = ()
+) -> DryRunReport:
+    """Judge every alert of ``payload`` (dict or list, as parsed JSON) against ``rules``,
+    selecting targets from ``inventory``."""
     payload_type, incoming = parse_payload(payload)
     report = DryRunReport(payload_type=payload_type)
     for alert in incoming:
@@ -138,7 +146,7 @@ def test_alerts(payload: Any, rules: Sequence[CompiledRule]) -> DryRunReport:
             labels=dict(alert.labels),
             annotations=dict(alert.annotations),
         )
-        result.rules = [judge(rule, view) for rule in rules]
+        result.rules = [judge(rule, view, inventory) for rule in rules]
         report.alerts.append(result)
     return report
 
@@ -183,6 +191,27 @@ def compile_bundle(
                 action_parameters=tuple(action.parameters),
                 action_timeout=action.timeout_seconds,
                 action_idempotent=action.idempotent,
+                action_spec=action.section(),
+                targets=(
+                    CompiledSelection.of(spec.targets.model_dump(exclude_none=True))
+                    if spec.targets
+                    else None
+                ),
             )
         )
     return out
+
+
+def bundle_inventory(bundle: ConfigBundle) -> list[TargetView]:
+    """The enabled targets defined in ``bundle``, as selection sees them."""
+    return [
+        TargetView(
+            name=t.spec.name,
+            address=t.spec.address,
+            port=t.spec.port,
+            user=t.spec.user,
+            labels={str(k): str(v) for k, v in t.spec.labels.items()},
+        )
+        for t in sorted(bundle.targets, key=lambda t: t.spec.name)
+        if t.spec.enabled
+    ]

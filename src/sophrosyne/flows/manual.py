@@ -1,8 +1,8 @@
-"""Run an action by hand: validate parameters, render, queue, audit."""
+"""Run an action by hand: validate parameters, pick targets, render, queue, audit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,18 +10,67 @@ from sqlalchemy.orm import Session
 
 from sophrosyne.domains.actions import params as action_params
 from sophrosyne.domains.actions import service as actions
-from sophrosyne.domains.actions.render import render_argv
+from sophrosyne.domains.actions.kinds import needs_targets
+from sophrosyne.domains.actions.render import render_action
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.rules.targeting import TargetView
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.models import Run
+from sophrosyne.domains.targets import service as targets_service
+from sophrosyne.errors import ValidationFailed
+
+
+def pick_targets(
+    session: Session,
+    *,
+    kind: str,
+    section: Mapping[str, Any],
+    names: Sequence[str] | None,
+    selector: Sequence[str] | None,
+) -> list[TargetView]:
+    """The enabled targets a manual run asked for; refused when the action needs targets and
+    none were chosen, or a named target is unknown or disabled."""
+    if names is None and selector is None:
+        if needs_targets(kind, section):
+            raise ValidationFailed.single(
+                ("targets",), f"a {kind} action runs on targets; give targets or a selector"
+            )
+        return []
+    chosen = targets_service.select(session, matchers=selector, names=names)
+    if names is not None:
+        missing = sorted(set(names) - {t.name for t in chosen})
+        if missing:
+            raise ValidationFailed.single(("targets",), f"target {missing[0]!r} is disabled")
+    if not chosen:
+        raise ValidationFailed.single(("selector",), "no enabled target matches the selector")
+    return [
+        TargetView(
+            name=t.name,
+            address=t.address,
+            port=t.port,
+            user=t.user,
+            labels={str(k): str(v) for k, v in t.labels.items()},
+        )
+        for t in chosen
+    ]
 
 
 def run_action(
-    session: Session, name: str, raw_params: Mapping[str, Any], *, actor: str, now: datetime
+    session: Session,
+    name: str,
+    raw_params: Mapping[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+    targets: Sequence[str] | None = None,
+    selector: Sequence[str] | None = None,
 ) -> Run:
     action = actions.get_by_name(session, name)
     typed = action_params.validate(action.parameters, raw_params)
-    argv = render_argv(action.argv, typed)
+    chosen = pick_targets(
+        session, kind=action.kind, section=action.spec, names=targets, selector=selector
+    )
+    rendered = render_action(action.kind, action.argv, action.spec, typed, chosen)
     ids = runs.enqueue(
         session,
         [
@@ -30,10 +79,12 @@ def run_action(
                 action_name=action.name,
                 kind=action.kind,
                 params=dict(typed),
-                argv=argv,
+                argv=rendered.argv,
                 timeout_seconds=action.timeout_seconds,
                 idempotent=action.idempotent,
                 requested_by=actor,
+                targets=[t.name for t in chosen],
+                request=rendered.request,
             )
         ],
         now=now,
@@ -45,7 +96,7 @@ def run_action(
         action="run.requested",
         object_type="run",
         object_id=run_id,
-        detail={"action": action.name, "params": dict(typed)},
+        detail={"action": action.name, "params": dict(typed), "targets": [t.name for t in chosen]},
         now=now,
     )
     return runs.get(session, run_id)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sophrosyne import templating
 from sophrosyne.domains.actions import params as action_params
-from sophrosyne.domains.actions.render import render_argv
+from sophrosyne.domains.actions.render import render_action
 from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.alerts.service import Receipt, StoredAlert
 from sophrosyne.domains.rules.evaluate import (
@@ -25,6 +25,7 @@ from sophrosyne.domains.rules.evaluate import (
     render_parameters,
     why_not,
 )
+from sophrosyne.domains.rules.targeting import NoTargets, TargetView, select_targets
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import ValidationFailed
@@ -69,29 +70,39 @@ class Response:
 
 
 def plan_run(
-    rule: CompiledRule, view: AlertView, context: Mapping[str, Any] | None = None
+    rule: CompiledRule,
+    view: AlertView,
+    context: Mapping[str, Any] | None = None,
+    inventory: Sequence[TargetView] = (),
 ) -> tuple[runs.NewRun | None, str, str]:
     """Render one rule's run for one alert: (run, "", "") or (None, outcome, why)."""
     try:
         raw = render_parameters(rule, view, context)
         typed = action_params.validate(rule.action_parameters, raw)
-        argv = render_argv(rule.action_argv, typed)
+        targets = select_targets(rule.targets, view.labels, inventory) if rule.targets else []
+        rendered = render_action(
+            rule.action_kind, rule.action_argv, rule.action_spec, typed, targets
+        )
     except templating.TemplateFailed as exc:
         return None, "template_error", str(exc)
     except ValidationFailed as exc:
         return None, "invalid_parameters", str(exc)
+    except NoTargets as exc:
+        return None, "no_targets", str(exc)
     state = RunState.QUEUED if rule.mode == "auto" else RunState.AWAITING_CONFIRMATION
     run = runs.NewRun(
         action_id=rule.action_id,
         action_name=rule.action_name,
         kind=rule.action_kind,
         params=dict(typed),
-        argv=argv,
+        argv=rendered.argv,
         timeout_seconds=rule.action_timeout,
         idempotent=rule.action_idempotent,
         requested_by=f"rule:{rule.name}",
         state=state,
         rule_id=rule.id,
+        targets=[t.name for t in targets],
+        request=rendered.request,
     )
     return run, "", ""
 
@@ -104,7 +115,7 @@ def plan_alert(view: AlertView, rules: RuleSet) -> list[Plan]:
     for rule in rules.candidates(view.labels):
         if why_not(rule, view) is None:
             context = context or view.template_context()
-            run, outcome, detail = plan_run(rule, view, context)
+            run, outcome, detail = plan_run(rule, view, context, rules.targets)
             plans.append(Plan(rule, run, outcome, detail))
     return plans
 

@@ -14,16 +14,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.config import Settings
+from sophrosyne.crypto import Keyring
 from sophrosyne.errors import Conflict
-from sophrosyne.executors.base import ExecRequest, ExecResult, Executor
+from sophrosyne.executors.base import ExecResult
 from sophrosyne.flows import execute
 from sophrosyne.logging import get_logger
 from sophrosyne.metrics import Metrics
+from sophrosyne.worker.dispatch import Dispatcher, Limits
 
 log = get_logger(__name__)
 
@@ -51,15 +53,21 @@ class Worker:
         self,
         settings: Settings,
         session_factory: sessionmaker[Session],
-        executors: Mapping[str, Executor],
+        executors: Mapping[str, Any],
         metrics: Metrics,
         *,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        keyring: Keyring | None = None,
     ) -> None:
         self.settings = settings
         self.session_factory = session_factory
-        self.executors = dict(executors)
+        self.dispatcher = Dispatcher(
+            executors,
+            Limits(output_cap_bytes=settings.output_cap_bytes, playbook_root=settings.config_dir),
+        )
+        #: Decrypts target credentials at claim time; None: runs on targets with secrets fail.
+        self.keyring = keyring
         self.metrics = metrics
         self.worker_id = worker_id or new_worker_id()
         self.clock = clock
@@ -129,7 +137,9 @@ class Worker:
     def run_one(self) -> bool:
         """Claim and execute one run; False if the queue was empty."""
         with self.session_factory.begin() as session:
-            ticket = execute.claim(session, worker_id=self.worker_id, now=self.clock())
+            ticket = execute.claim(
+                session, worker_id=self.worker_id, now=self.clock(), keyring=self.keyring
+            )
         if ticket is None:
             return False
         self.metrics.run_start_latency.observe(
@@ -164,29 +174,19 @@ class Worker:
         return True
 
     def _execute(self, ticket: execute.Ticket) -> ExecResult:
-        executor = self.executors.get(ticket.kind)
-        if executor is None:
-            return ExecResult(
-                exit_code=None,
-                output="",
-                output_truncated=False,
-                duration_seconds=0.0,
-                error=f"no executor for action kind {ticket.kind!r} in this worker",
-            )
         run_id = ticket.run_id
 
         def should_cancel() -> bool:
             return self._abort.is_set() or run_id in self._cancel
 
-        log.info("run.started", run_id=run_id, action=ticket.action_name, kind=ticket.kind)
-        return executor.run(
-            ExecRequest(
-                argv=ticket.argv,
-                timeout_seconds=ticket.timeout_seconds,
-                output_cap_bytes=self.settings.output_cap_bytes,
-                should_cancel=should_cancel,
-            )
+        log.info(
+            "run.started",
+            run_id=run_id,
+            action=ticket.action_name,
+            kind=ticket.kind,
+            targets=len(ticket.targets) + len(ticket.unavailable),
         )
+        return self.dispatcher.run(ticket, should_cancel=should_cancel)
 
     # -- housekeeping ----------------------------------------------------------------------
 

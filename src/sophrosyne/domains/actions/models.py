@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sophrosyne.db.base import Base
@@ -25,6 +25,8 @@ class Action(Base):
     timeout_seconds: Mapped[int]
     risk: Mapped[str] = mapped_column(String(16))
     idempotent: Mapped[bool] = mapped_column(default=False)
+    #: Kind-specific settings (``ActionSpec.section()``): sudo, parallelism, script, http…
+    spec: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'"))
     managed_by: Mapped[str] = mapped_column(String(16), default="api")
     source_file: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

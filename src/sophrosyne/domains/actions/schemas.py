@@ -9,6 +9,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from sophrosyne import templating
+from sophrosyne.domains.actions.kinds import (
+    AnsibleSection,
+    HttpSection,
+    Kind,
+    ScriptSection,
+    needs_targets,
+)
+from sophrosyne.domains.actions.render import authority_end
 
 #: Names are short enough that derived strings ("rule:<name>") fit their columns.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$")]
@@ -56,18 +64,41 @@ class ParameterSpec(BaseModel):
 
 
 class ActionSpec(BaseModel):
-    """An action as written in YAML or sent to the API."""
+    """An action as written in YAML or sent to the API. ``kind`` chooses which of the
+    kind sections applies (see ``kinds``); the others must be absent."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    kind: Literal["shell"] = "shell"
+    kind: Kind = "shell"
     description: str = ""
-    argv: Annotated[list[str], Field(min_length=1)]
+    argv: list[str] = Field(
+        default_factory=list, description="shell and ssh: the command, one template per word."
+    )
     parameters: list[ParameterSpec] = Field(default_factory=list)
     timeout_seconds: int = Field(default=60, ge=1, le=86400)
     risk: Risk = "low"
     idempotent: bool = False
+    sudo: bool = Field(default=False, description="ssh and script on targets: sudo -n.")
+    connect_timeout_seconds: int = Field(default=10, ge=1, le=300)
+    parallelism: int = Field(default=8, ge=1, le=256, description="Targets at once.")
+    script: ScriptSection | None = None
+    http: HttpSection | None = None
+    ansible: AnsibleSection | None = None
+
+    @model_validator(mode="after")
+    def _kind_sections(self) -> ActionSpec:
+        if self.kind in ("shell", "ssh") and not self.argv:
+            raise ValueError(f"a {self.kind} action needs argv")
+        if self.kind not in ("shell", "ssh") and self.argv:
+            raise ValueError(f"argv is only for shell and ssh actions, not {self.kind}")
+        for section in ("script", "http", "ansible"):
+            present = getattr(self, section) is not None
+            if present and self.kind != section:
+                raise ValueError(f"{section} is only for {section} actions, not {self.kind}")
+            if not present and self.kind == section:
+                raise ValueError(f"a {section} action needs a {section} section")
+        return self
 
     @model_validator(mode="after")
     def _templates_refer_to_parameters(self) -> ActionSpec:
@@ -76,20 +107,67 @@ class ActionSpec(BaseModel):
         if dupes:
             raise ValueError(f"parameter names repeat: {sorted(dupes)}")
         declared = set(names)
-        for i, element in enumerate(self.argv):
-            if not templating.is_template(element):
-                continue  # passed through verbatim, so "${#x}" or "{#" are fine
-            try:
-                used = templating.attribute_references(element, "params")
-                stray = templating.undeclared_names(element) - {"params"}
-            except templating.TemplateFailed as exc:
-                raise ValueError(f"argv[{i}]: {exc}") from exc
-            if stray:
-                raise ValueError(f"argv[{i}] uses {sorted(stray)}; only params.NAME is available")
-            unknown = used - declared
-            if unknown:
-                raise ValueError(f"argv[{i}] uses undeclared parameters {sorted(unknown)}")
+        for where, source in self.templates():
+            roots = {"params", "target"} if where.startswith("http") else {"params"}
+            _check_template(where, source, declared, roots)
+        if self.http is not None:
+            # The host comes from the inventory only: an alert must never choose where we
+            # send a request (and perhaps a target's token).
+            host = self.http.url[: authority_end(self.http.url)]
+            if templating.is_template(host):
+                try:
+                    stray = templating.undeclared_names(host) - {"target"}
+                except templating.TemplateFailed as exc:
+                    raise ValueError(f"http.url: {exc}") from exc
+                if stray:
+                    raise ValueError("http.url: the host part may use only target.*, not params")
         return self
+
+    def templates(self) -> list[tuple[str, str]]:
+        """Every template of this action with where it is (``argv[0]``, ``http.url``…)."""
+        out = [(f"argv[{i}]", a) for i, a in enumerate(self.argv)]
+        if self.script is not None:
+            out += [(f"script.args[{i}]", a) for i, a in enumerate(self.script.args)]
+        if self.http is not None:
+            out.append(("http.url", self.http.url))
+            out += [(f"http.headers.{k}", v) for k, v in self.http.headers.items()]
+            out += [(f"http.query.{k}", v) for k, v in self.http.query.items()]
+            if self.http.body is not None:
+                out.append(("http.body", self.http.body))
+        return out
+
+    def needs_targets(self) -> bool:
+        """Whether a run of this action must name at least one target."""
+        return needs_targets(self.kind, self.section())
+
+    def section(self) -> dict[str, Any]:
+        """The kind-specific settings, as stored in ``actions.spec``."""
+        out: dict[str, Any] = {
+            "sudo": self.sudo,
+            "connect_timeout_seconds": self.connect_timeout_seconds,
+            "parallelism": self.parallelism,
+        }
+        for name in ("script", "http", "ansible"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.model_dump(exclude_none=True)
+        return out
+
+
+def _check_template(where: str, source: str, declared: set[str], roots: set[str]) -> None:
+    if not templating.is_template(source):
+        return  # passed through verbatim, so "${#x}" or "{#" are fine
+    try:
+        used = templating.attribute_references(source, "params")
+        stray = templating.undeclared_names(source) - roots
+    except templating.TemplateFailed as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+    if stray:
+        allowed = " and ".join(f"{r}.NAME" for r in sorted(roots))
+        raise ValueError(f"{where} uses {sorted(stray)}; only {allowed} are available")
+    unknown = used - declared
+    if unknown:
+        raise ValueError(f"{where} uses undeclared parameters {sorted(unknown)}")
 
 
 class ActionOut(BaseModel):
@@ -104,6 +182,7 @@ class ActionOut(BaseModel):
     timeout_seconds: int
     risk: str
     idempotent: bool
+    spec: dict[str, Any]
     managed_by: str
     source_file: str | None
     created_at: datetime

@@ -39,6 +39,7 @@ def to_spec(action: Action) -> ActionSpec:
             "timeout_seconds": action.timeout_seconds,
             "risk": action.risk,
             "idempotent": action.idempotent,
+            **action.spec,
         }
     )
 
@@ -51,6 +52,7 @@ def _assign(action: Action, spec: ActionSpec, now: datetime) -> None:
     action.timeout_seconds = spec.timeout_seconds
     action.risk = spec.risk
     action.idempotent = spec.idempotent
+    action.spec = spec.section()
     action.updated_at = now
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sophrosyne import templating
 from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
+from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,9 @@ class CompiledRule:
     action_parameters: tuple[ParameterSpec, ...]
     action_timeout: int
     action_idempotent: bool
+    #: The action's kind settings (``actions.spec``): sudo, script, http, ansible…
+    action_spec: Mapping[str, Any] = field(default_factory=dict)
+    targets: CompiledSelection | None = None
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
@@ -80,8 +84,15 @@ class RuleSet:
     """Compiled rules with an index on ``alertname``, so an alert is only checked against the
     rules that could match it: with hundreds of rules, most pin one alertname with ``=``."""
 
-    def __init__(self, rules: Sequence[CompiledRule], revision: int | None = None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[CompiledRule],
+        revision: int | None = None,
+        targets: Sequence[TargetView] = (),
+    ) -> None:
         self.rules = tuple(rules)
+        #: The enabled targets, for rules that select targets from alerts.
+        self.targets = tuple(targets)
         #: The catalog revision these rules were compiled at (None: not from a database).
         self.revision = revision
         self._by_name: dict[str, list[int]] = {}

@@ -28,6 +28,8 @@ class Rule(Base):
     parameters: Mapped[dict[str, Any]]
     mode: Mapped[str] = mapped_column(String(16))
     cooldown_seconds: Mapped[int] = mapped_column(default=0)
+    #: How the rule picks targets from the alert (``TargetSelection``); None: no targets.
+    targets: Mapped[dict[str, Any] | None]
     managed_by: Mapped[str] = mapped_column(String(16), default="api")
     source_file: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

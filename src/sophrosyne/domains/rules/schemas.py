@@ -5,15 +5,55 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from sophrosyne import templating
 from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matcher
 
 #: Names are short enough that derived strings ("rule:<name>") fit their columns.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$")]
+LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
 Mode = Literal["auto", "confirm"]
 TEMPLATE_ROOTS = frozenset({"labels", "annotations", "alert"})
+
+
+class TargetSelection(BaseModel):
+    """Which targets a rule's run addresses; the parts combine with AND."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_label: LabelName | None = Field(
+        default=None,
+        description="Alert label holding the host (e.g. instance); its host part is matched "
+        "against target names and addresses.",
+    )
+    selector: list[str] = Field(
+        default_factory=list, description='Matchers over target labels, e.g. role="db".'
+    )
+    names: list[str] | None = Field(default=None, description="Targets named outright.")
+
+    @field_validator("selector")
+    @classmethod
+    def _selector_parses(cls, value: list[str]) -> list[str]:
+        for i, text in enumerate(value):
+            try:
+                parse_matcher(text)
+            except MatcherSyntaxError as exc:
+                raise ValueError(f"selector[{i}]: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> TargetSelection:
+        if self.from_label is None and not self.selector and not self.names:
+            raise ValueError("give from_label, selector or names")
+        return self
 
 
 class RuleSpec(BaseModel):
@@ -34,6 +74,7 @@ class RuleSpec(BaseModel):
     )
     mode: Mode = "auto"
     cooldown_seconds: int = Field(default=0, ge=0, le=30 * 86400)
+    targets: TargetSelection | None = None
 
     @field_validator("matchers")
     @classmethod
@@ -75,6 +116,7 @@ class RuleOut(BaseModel):
     parameters: dict[str, Any]
     mode: str
     cooldown_seconds: int
+    targets: dict[str, Any] | None
     managed_by: str
     source_file: str | None
     created_at: datetime

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sophrosyne.domains.actions import service as actions
+from sophrosyne.domains.actions.kinds import target_problems
 from sophrosyne.domains.actions.models import Action
 from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.rules.checks import parameter_problems
@@ -16,6 +17,8 @@ from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
 from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.models import Rule
 from sophrosyne.domains.rules.schemas import RuleOut, RuleSpec
+from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
+from sophrosyne.domains.targets.models import Target
 from sophrosyne.errors import Conflict, NotFound, ReadOnly, ValidationFailed
 
 
@@ -42,6 +45,8 @@ def _assign(session: Session, rule: Rule, spec: RuleSpec, now: datetime) -> None
     except NotFound:
         raise ValidationFailed.single(("action",), f"no action named {spec.action!r}") from None
     problems = parameter_problems(action.name, spec.parameters, action.parameters)
+    selection = spec.targets.model_dump(exclude_none=True) if spec.targets else None
+    problems += target_problems(action.name, action.kind, action.spec, selection)
     if problems:
         raise ValidationFailed(problems)
     rule.description = spec.description
@@ -52,6 +57,7 @@ def _assign(session: Session, rule: Rule, spec: RuleSpec, now: datetime) -> None
     rule.parameters = dict(spec.parameters)
     rule.mode = spec.mode
     rule.cooldown_seconds = spec.cooldown_seconds
+    rule.targets = selection
     rule.updated_at = now
 
 
@@ -128,9 +134,27 @@ def compile_all(session: Session) -> list[CompiledRule]:
                 action_parameters=tuple(ParameterSpec.model_validate(p) for p in action.parameters),
                 action_timeout=action.timeout_seconds,
                 action_idempotent=action.idempotent,
+                action_spec=dict(action.spec),
+                targets=CompiledSelection.of(rule.targets) if rule.targets else None,
             )
         )
     return out
+
+
+def inventory(session: Session) -> list[TargetView]:
+    """Every enabled target, as selection sees it (cached with the rules: a change to the
+    inventory bumps the catalog revision too)."""
+    rows = session.scalars(select(Target).where(Target.enabled.is_(True)).order_by(Target.name))
+    return [
+        TargetView(
+            name=t.name,
+            address=t.address,
+            port=t.port,
+            user=t.user,
+            labels={str(k): str(v) for k, v in t.labels.items()},
+        )
+        for t in rows
+    ]
 
 
 class RuleCache:
@@ -156,7 +180,7 @@ class RuleCache:
         with self._lock:
             if version == self._version:
                 return self._rules
-        rules = RuleSet(compile_all(session), revision=version)
+        rules = RuleSet(compile_all(session), revision=version, targets=inventory(session))
         with self._lock:
             self._version, self._rules = version, rules
         return rules

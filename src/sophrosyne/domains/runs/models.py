@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sophrosyne.db.base import Base
@@ -33,6 +33,13 @@ class Run(Base):
     state: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict[str, Any]]
     argv: Mapped[list[Any]]
+    #: Names of the targets the run addresses, in order (empty: runs on the worker's machine).
+    targets: Mapped[list[Any]] = mapped_column(server_default=text("'[]'"))
+    #: The rendered kind-specific request (script, HTTP calls, playbook and extra vars):
+    #: exactly what will run, never a secret.
+    request: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'"))
+    #: One entry per target: its outcome, exit code or status, output (capped, redacted).
+    results: Mapped[list[Any]] = mapped_column(server_default=text("'[]'"))
     timeout_seconds: Mapped[int]
     idempotent: Mapped[bool] = mapped_column(default=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -60,4 +67,20 @@ class RunEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class RunOutput(Base):
+    """A chunk of a run's output as it arrived, so people can watch a long run live.
+
+    Chunks are already redacted and capped; the run's ``output`` holds the final record.
+    """
+
+    __tablename__ = "run_output"
+    __table_args__ = (UniqueConstraint("run_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]

@@ -21,6 +21,9 @@ class RunOut(BaseModel):
     state: str
     params: dict[str, Any]
     argv: list[str]
+    targets: list[str]
+    request: dict[str, Any]
+    results: list[dict[str, Any]]
     timeout_seconds: int
     idempotent: bool
     requested_by: str
@@ -54,3 +57,9 @@ class ManualRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     params: dict[str, Any] = Field(default_factory=dict)
+    targets: list[str] | None = Field(
+        default=None, description="Target names to run on (for actions that run on targets)."
+    )
+    selector: list[str] | None = Field(
+        default=None, description='Or: matchers over target labels, e.g. role="db".'
+    )

@@ -7,7 +7,7 @@ of truth for what may happen, and every change leaves a ``RunEvent``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,8 @@ class NewRun:
     alert_id: int | None = None
     alert_episode: int | None = None
     idempotency_key: str | None = None
+    targets: list[str] = field(default_factory=list)
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
@@ -61,6 +63,9 @@ def _row(new: NewRun, now: datetime, binding: Binding | None = None) -> dict[str
         "state": new.state.value,
         "params": new.params,
         "argv": new.argv,
+        "targets": new.targets,
+        "request": new.request,
+        "results": [],
         "timeout_seconds": new.timeout_seconds,
         "idempotent": new.idempotent,
         "idempotency_key": binding.key if binding else new.idempotency_key,
@@ -197,6 +202,7 @@ class Outcome:
     output_truncated: bool
     error: str | None
     reason: str
+    results: list[dict[str, Any]] = field(default_factory=list)
 
 
 def finish(session: Session, run_id: int, outcome: Outcome, *, now: datetime) -> Run:
@@ -208,6 +214,7 @@ def finish(session: Session, run_id: int, outcome: Outcome, *, now: datetime) ->
     run.output = outcome.output
     run.output_truncated = outcome.output_truncated
     run.error = outcome.error
+    run.results = outcome.results
     transition(session, run, outcome.state, reason=outcome.reason, now=now)
     return run
 

@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Session, selectinload
 
 from sophrosyne.crypto import Keyring, Secret, make_context
+from sophrosyne.domains.actions.service import bump_revision
 from sophrosyne.domains.rules.matching import MatcherSyntaxError, first_mismatch, parse_matchers
 from sophrosyne.domains.targets.keys import keyring_from
 from sophrosyne.domains.targets.models import Target, TargetSecret
@@ -132,6 +133,7 @@ def create(
     _assign(target, spec, now)
     session.add(target)
     session.flush()
+    bump_revision(session)  # rules select from the inventory they cache
     return target
 
 
@@ -151,6 +153,7 @@ def update(
     target.source_file = source_file
     _assign(target, spec, now)
     session.flush()
+    bump_revision(session)
     return target
 
 
@@ -160,6 +163,7 @@ def delete(session: Session, name: str, *, managed_by: str = "api") -> Target:
     _check_owner(target, managed_by)
     session.delete(target)
     session.flush()
+    bump_revision(session)
     return target
 
 
