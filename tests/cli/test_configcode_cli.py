@@ -20,6 +20,8 @@ from tests.cli.helpers import migrated_sqlite, rows, sophrosyne
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
+#: One shell action and one rule, so the tests below can pin exact output.
+BASIC = ROOT / "tests" / "fixtures" / "config-basic"
 WEBHOOK = ROOT / "tests" / "fixtures" / "alertmanager" / "alertmanager-webhook.json"
 
 
@@ -32,7 +34,7 @@ def db(tmp_path: Path) -> dict[str, str]:
 def test_validate_ok() -> None:
     result = sophrosyne("validate", DEMO)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["1 action, 1 rule: OK"]
+    assert result.stdout.splitlines() == ["4 actions, 3 rules, 1 target: OK"]
 
 
 def test_validate_reports_every_error_and_warning(tmp_path: Path) -> None:
@@ -84,7 +86,7 @@ def test_validate_output_lines(tmp_path: Path) -> None:
 
 
 def test_test_rule_with_a_config_directory() -> None:
-    result = sophrosyne("test-rule", "--config", DEMO, "--alert", WEBHOOK)
+    result = sophrosyne("test-rule", "--config", BASIC, "--alert", WEBHOOK)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "alert a935abeedce20cc4 (alertmanager, firing)"
@@ -128,7 +130,7 @@ def test_test_rule_shows_no_match_reasons_errors_and_literal_arguments(tmp_path:
 
 
 def test_test_rule_json() -> None:
-    result = sophrosyne("test-rule", "--config", DEMO, "--alert", WEBHOOK, "--json")
+    result = sophrosyne("test-rule", "--config", BASIC, "--alert", WEBHOOK, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["payload_type"] == "alertmanager"
@@ -141,12 +143,12 @@ def test_test_rule_invalid_payload_exits_2_naming_fields(tmp_path: Path) -> None
     payload.write_text(
         json.dumps({"version": "4", "alerts": [{"status": "firing"}]}), encoding="utf-8"
     )
-    result = sophrosyne("test-rule", "--config", DEMO, "--alert", payload)
+    result = sophrosyne("test-rule", "--config", BASIC, "--alert", payload)
     assert result.returncode == 2
     assert "error: alerts[0].labels: Field required" in result.stderr.splitlines()
     assert "error: groupKey: Field required" in result.stderr.splitlines()
     payload.write_text("{not json", encoding="utf-8")
-    result = sophrosyne("test-rule", "--config", DEMO, "--alert", payload)
+    result = sophrosyne("test-rule", "--config", BASIC, "--alert", payload)
     assert result.returncode == 2
     assert f"{payload}:1: invalid JSON" in result.stderr
 
@@ -159,7 +161,7 @@ def test_test_rule_with_an_invalid_config_exits_1(tmp_path: Path) -> None:
 
 
 def test_apply_then_test_rule_from_the_database(db: dict[str, str], tmp_path: Path) -> None:
-    result = sophrosyne("apply", DEMO, "--actor", "cli:test", env=db)
+    result = sophrosyne("apply", BASIC, "--actor", "cli:test", env=db)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "created action restart-service",
@@ -173,7 +175,7 @@ def test_apply_then_test_rule_from_the_database(db: dict[str, str], tmp_path: Pa
         ("cli:test", "action.created"),
         ("cli:test", "rule.created"),
     ]
-    again = sophrosyne("apply", DEMO, env=db)
+    again = sophrosyne("apply", BASIC, env=db)
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines() == ["applied: 0 created, 0 updated, 0 deleted, 2 unchanged"]
 
@@ -219,7 +221,7 @@ def test_apply_refuses_invalid_files_and_name_clashes(db: dict[str, str], tmp_pa
             )
         )
     engine.dispose()
-    clash = sophrosyne("apply", DEMO, env=db)
+    clash = sophrosyne("apply", BASIC, env=db)
     assert clash.returncode == 1
     assert "action 'restart-service' is already managed by api" in clash.stderr
     assert rows(db, "SELECT count(*) FROM rules") == [(0,)]
@@ -227,14 +229,14 @@ def test_apply_refuses_invalid_files_and_name_clashes(db: dict[str, str], tmp_pa
 
 def test_apply_needs_a_migrated_database(tmp_path: Path) -> None:
     env = {"SOPHROSYNE_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
-    result = sophrosyne("apply", DEMO, env=env)
+    result = sophrosyne("apply", BASIC, env=env)
     assert result.returncode == 1
     assert "sophrosyne db upgrade" in result.stderr
 
 
 def test_apply_at_start_applies_and_commits(session_factory: sessionmaker[Session]) -> None:
-    apply_at_start(session_factory, DEMO)
-    apply_at_start(session_factory, DEMO)  # a restart with the same files changes nothing
+    apply_at_start(session_factory, BASIC)
+    apply_at_start(session_factory, BASIC)  # a restart with the same files changes nothing
     with session_factory() as session:
         assert [a.name for a in actions.list_all(session)] == ["restart-service"]
         assert len(audit.search(session)) == 2

@@ -68,8 +68,19 @@ def test_good_directory_loads(tmp_path: Path) -> None:
 def test_demo_configuration_is_valid_without_warnings() -> None:
     bundle, report = check_dir(DEMO)
     assert report.errors == [] and report.warnings == []
-    assert len(bundle.actions) == 1 and len(bundle.rules) == 1
-    assert bundle.rules[0].spec.mode == "auto"
+    kinds = {a.spec.name: a.spec.kind for a in bundle.actions}
+    assert kinds == {
+        "restart-service": "shell",
+        "collect-disk-report": "script",
+        "check-sophrosyne-health": "http",
+        "clean-tmp-remote": "ssh",
+    }
+    modes = {r.spec.name: r.spec.mode for r in bundle.rules}
+    assert modes == {
+        "restart-on-errors": "auto",
+        "disk-report-on-pressure": "auto",
+        "clean-tmp-on-pressure": "confirm",
+    }
 
 
 def test_empty_file_and_empty_sections_are_fine(tmp_path: Path) -> None:
@@ -335,3 +346,34 @@ def test_anchors_aliases_and_merge_keys(tmp_path: Path, text: str, expected: lis
     path = write(tmp_path, "x.yaml", text)
     shown = [str(p).removeprefix(f"{path}:") for p in errors_of(tmp_path)]
     assert [s[: len(e)] for s, e in zip(shown, expected, strict=True)] == expected
+
+
+def test_kinds_are_checked_across_files_with_their_lines(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "kinds.yaml",
+        """
+        actions:
+          - name: restart-remote
+            kind: ssh
+            argv: [systemctl, restart, nginx]
+          - name: patch
+            kind: ansible
+            ansible:
+              playbook: playbooks/patch.yml
+        rules:
+          - name: no-targets
+            matchers: ['alertname="Down"']
+            action: restart-remote
+        """,
+    )
+    problems = sorted(errors_of(tmp_path), key=lambda p: p.line)
+    assert [(Path(p.file).name, p.line, p.loc) for p in problems] == [
+        ("kinds.yaml", 9, ("actions", 1, "ansible", "playbook")),
+        ("kinds.yaml", 11, ("rules", 0, "targets")),
+    ]
+    assert "does not exist" in problems[0].message
+    assert "runs on targets" in problems[1].message
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "patch.yml").write_text("- hosts: all\n  tasks: []\n")
+    assert [p.loc for p in errors_of(tmp_path)] == [("rules", 0, "targets")]

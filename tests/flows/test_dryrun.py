@@ -81,7 +81,13 @@ def test_demo_config_on_the_alertmanager_fixture() -> None:
     report = dryrun.test_alerts(webhook(), dryrun.compile_bundle(bundle))
     assert report.payload_type == "alertmanager"
     assert [a.fingerprint for a in report.alerts] == ["a935abeedce20cc4", "3778d00114beb8b9"]
-    (first,) = report.alerts[0].rules
+    verdicts = by_rule(report.alerts[0])
+    assert {name: r.outcome for name, r in verdicts.items()} == {
+        "restart-on-errors": "match",
+        "disk-report-on-pressure": "no_match",
+        "clean-tmp-on-pressure": "no_match",
+    }
+    first = verdicts["restart-on-errors"]
     assert (first.rule, first.outcome, first.action, first.mode, first.state) == (
         "restart-on-errors",
         "match",
@@ -153,7 +159,7 @@ def test_demo_action_refuses_injection_like_values_by_pattern() -> None:
     payload["alerts"][1]["labels"]["service"] = "$(id)"
     report = dryrun.test_alerts(payload, dryrun.compile_bundle(bundle))
     for alert in report.alerts:
-        (result,) = alert.rules
+        result = by_rule(alert)["restart-on-errors"]
         assert (result.outcome, result.error, result.argv) == ("error", "invalid_parameters", None)
         assert "params.service: does not match the pattern" in result.reason
 
