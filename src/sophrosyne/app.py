@@ -18,6 +18,7 @@ from sophrosyne.api import (
     alerts,
     audit,
     catalog,
+    confirmations,
     docs,
     errors,
     health,
@@ -60,6 +61,10 @@ _TAGS = [
     {"name": "rules", "description": "Which alerts trigger which actions."},
     {"name": "targets", "description": "Hosts actions run on; credentials are write-only."},
     {"name": "runs", "description": "Executions of actions: the work queue and its record."},
+    {
+        "name": "confirmations",
+        "description": "Runs waiting for people: approve exactly what will run, or reject it.",
+    },
     {"name": "audit", "description": "Who did what, when (read only)."},
     {"name": "tokens", "description": "API tokens."},
     {"name": "health", "description": "Probes for orchestrators and load balancers."},
@@ -128,6 +133,7 @@ def create_app(
         catalog.rules_router,
         targets.router,
         runs.router,
+        confirmations.router,
         audit.router,
         tokens.router,
     ):

@@ -155,4 +155,6 @@ def test_rule_target_selection_is_checked() -> None:
     with pytest.raises(ValidationError, match="give from_label, selector or names"):
         RuleSpec.model_validate({"name": "r", "action": "a", "targets": {}})
     with pytest.raises(ValidationError, match=r"selector\[0\]"):
-        RuleSpec.model_validate({"name": "r", "action": "a", "targets": {"selector": ["role=~\"(\""]}})
+        RuleSpec.model_validate(
+            {"name": "r", "action": "a", "targets": {"selector": ['role=~"("']}}
+        )

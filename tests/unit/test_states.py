@@ -22,6 +22,8 @@ def test_terminal_states_are_final() -> None:
         RunState.TIMED_OUT,
         RunState.CANCELLED,
         RunState.INTERRUPTED,
+        RunState.EXPIRED,
+        RunState.REJECTED,
     } == TERMINAL
     for state in TERMINAL:
         for target in RunState:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sophrosyne.crypto import CryptoError, Keyring
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.confirmations import service as confirmations
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.models import Run
 from sophrosyne.domains.runs.states import RunState
@@ -221,3 +222,19 @@ def reap(session: Session, *, lease_seconds: float, now: datetime, actor: str) -
             now=now,
         )
     return [r.id for r in reaped]
+
+
+def expire(session: Session, *, now: datetime, actor: str) -> list[int]:
+    """Runs that waited for confirmation past their deadline become ``expired``, audited."""
+    expired = confirmations.expire_due(session, now=now)
+    for run in expired:
+        audit.record(
+            session,
+            actor=actor,
+            action="run.expired",
+            object_type="run",
+            object_id=run.id,
+            detail={"action": run.action_name, "expires_at": str(run.expires_at)},
+            now=now,
+        )
+    return [r.id for r in expired]

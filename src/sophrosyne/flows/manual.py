@@ -16,8 +16,9 @@ from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.rules.targeting import TargetView
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.models import Run
+from sophrosyne.domains.runs.states import RunState
 from sophrosyne.domains.targets import service as targets_service
-from sophrosyne.errors import ValidationFailed
+from sophrosyne.errors import Forbidden, ValidationFailed
 
 
 def pick_targets(
@@ -55,6 +56,22 @@ def pick_targets(
     ]
 
 
+def manual_needs_confirmation(rule: str, risk: str) -> bool:
+    """Whether a run started by hand waits for approval (the action's ``approval.manual``)."""
+    return rule == "always" or (rule == "high_risk" and risk == "high")
+
+
+def check_runner(runners: Sequence[str] | None, *, actor: str, role: str | None) -> None:
+    """``Forbidden`` unless the action's ``runners`` list (if any) names the caller."""
+    if runners is None or role == "admin":
+        return
+    names = {actor}
+    if role:
+        names.add(f"role:{role}")
+    if not names & set(runners):
+        raise Forbidden(f"{actor} may not run this action (runners: {', '.join(runners)})")
+
+
 def run_action(
     session: Session,
     name: str,
@@ -64,13 +81,19 @@ def run_action(
     now: datetime,
     targets: Sequence[str] | None = None,
     selector: Sequence[str] | None = None,
+    role: str | None = None,
 ) -> Run:
+    """Queue a run of action ``name`` (or hold it for confirmation, per the action's policy).
+    ``actor`` is ``user:NAME`` or ``token:NAME``; ``role`` the user's role, if any."""
     action = actions.get_by_name(session, name)
+    check_runner(action.spec.get("runners"), actor=actor, role=role)
     typed = action_params.validate(action.parameters, raw_params)
     chosen = pick_targets(
         session, kind=action.kind, section=action.spec, names=targets, selector=selector
     )
     rendered = render_action(action.kind, action.argv, action.spec, typed, chosen)
+    policy = action.spec.get("approval") or {}
+    confirm = manual_needs_confirmation(policy.get("manual", "high_risk"), action.risk)
     ids = runs.enqueue(
         session,
         [
@@ -85,6 +108,8 @@ def run_action(
                 requested_by=actor,
                 targets=[t.name for t in chosen],
                 request=rendered.request,
+                approval=policy,
+                state=RunState.AWAITING_CONFIRMATION if confirm else RunState.QUEUED,
             )
         ],
         now=now,

@@ -103,6 +103,7 @@ def plan_run(
         rule_id=rule.id,
         targets=[t.name for t in targets],
         request=rendered.request,
+        approval=rule.action_spec.get("approval"),
     )
     return run, "", ""
 

@@ -213,6 +213,9 @@ class Worker:
                 now=self.clock(),
                 actor=f"worker:{self.worker_id}",
             )
+            expired = execute.expire(session, now=self.clock(), actor=f"worker:{self.worker_id}")
+        if expired:
+            log.info("worker.expired_confirmations", runs=expired)
         if cancel:
             with self._lock:
                 self._cancel |= cancel

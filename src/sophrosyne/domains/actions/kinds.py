@@ -120,3 +120,30 @@ class AnsibleSection(BaseModel):
         if path.suffix not in (".yml", ".yaml"):
             raise ValueError("playbook must be a .yml or .yaml file")
         return value
+
+
+#: Who an allow-list entry names: ``role:operator``, ``user:alice`` or ``token:ci``.
+Principal = Annotated[str, Field(pattern=r"^(role|user|token):[a-z0-9][a-z0-9_.-]{0,119}$")]
+
+
+class ApprovalPolicy(BaseModel):
+    """How a run of this action is confirmed before it runs (rule mode ``confirm``, a held-back
+    run, or a manual run when ``manual`` says so)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quorum: int = Field(default=1, ge=1, le=10, description="Approvals needed.")
+    requester_may_approve: bool = Field(
+        default=False, description="May the person who asked for the run approve it too?"
+    )
+    expires_after_seconds: int = Field(
+        default=3600, ge=60, le=30 * 86400, description="Unapproved by then: expired."
+    )
+    approvers: list[Principal] | None = Field(
+        default=None,
+        description="Who may approve (role:, user:, token:); default: anyone allowed to "
+        "approve. Admins always may.",
+    )
+    manual: Literal["always", "never", "high_risk"] = Field(
+        default="high_risk", description="When a run started by hand needs confirmation."
+    )

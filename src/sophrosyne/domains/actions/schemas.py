@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sophrosyne import templating
 from sophrosyne.domains.actions.kinds import (
     AnsibleSection,
+    ApprovalPolicy,
     HttpSection,
     Kind,
+    Principal,
     ScriptSection,
     needs_targets,
 )
@@ -85,6 +87,12 @@ class ActionSpec(BaseModel):
     script: ScriptSection | None = None
     http: HttpSection | None = None
     ansible: AnsibleSection | None = None
+    approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    runners: list[Principal] | None = Field(
+        default=None,
+        description="Who may start a run by hand (role:, user:, token:); default: anyone "
+        "allowed to run actions. Admins always may.",
+    )
 
     @model_validator(mode="after")
     def _kind_sections(self) -> ActionSpec:
@@ -151,6 +159,9 @@ class ActionSpec(BaseModel):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value.model_dump(exclude_none=True)
+        out["approval"] = self.approval.model_dump(exclude_none=True)
+        if self.runners is not None:
+            out["runners"] = list(self.runners)
         return out
 
 

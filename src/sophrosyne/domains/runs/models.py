@@ -40,6 +40,13 @@ class Run(Base):
     request: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'"))
     #: One entry per target: its outcome, exit code or status, output (capped, redacted).
     results: Mapped[list[Any]] = mapped_column(server_default=text("'[]'"))
+    #: For a run that waits for confirmation: SHA-256 of exactly what will run (see
+    #: ``confirmations.pinning``); an approval counts only for this value.
+    pin_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The action's approval policy when the run was made (quorum, approvers, expiry).
+    approval: Mapped[dict[str, Any] | None]
+    #: Unconfirmed by then, the run becomes ``expired``.
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
     timeout_seconds: Mapped[int]
     idempotent: Mapped[bool] = mapped_column(default=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)

@@ -35,6 +35,9 @@ class RunOut(BaseModel):
     exit_code: int | None
     output_truncated: bool
     error: str | None
+    #: For a run awaiting confirmation: the hash of what will run, to approve exactly that.
+    pin_hash: str | None = None
+    expires_at: datetime | None = None
 
 
 class RunEventOut(BaseModel):

@@ -18,6 +18,7 @@ from sophrosyne.db.bulk import insert_rows
 from sophrosyne.db.dialect import claim_next_queued, one_of
 from sophrosyne.db.listen import notify_queued
 from sophrosyne.domains.runs.models import Run, RunEvent
+from sophrosyne.domains.runs.pinning import pin_of_run
 from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
 from sophrosyne.errors import Conflict, NotFound
 
@@ -41,6 +42,10 @@ class NewRun:
     idempotency_key: str | None = None
     targets: list[str] = field(default_factory=list)
     request: dict[str, Any] = field(default_factory=dict)
+    #: The action's approval policy (``kinds.ApprovalPolicy``), for runs that wait for people.
+    approval: dict[str, Any] | None = None
+    #: Why the run waits for confirmation when its rule alone would not have asked (a guard).
+    held_because: str | None = None
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
@@ -52,8 +57,33 @@ class Binding:
     key: str
 
 
+#: The policy of a run whose action says nothing (kept in step with ``kinds.ApprovalPolicy``).
+DEFAULT_APPROVAL: dict[str, Any] = {
+    "quorum": 1,
+    "requester_may_approve": False,
+    "expires_after_seconds": 3600,
+}
+
+
+#: How a run event says a guard held the run back (read by ``confirmations``).
+HELD_MARKER = "held for confirmation: "
+
+
+def _confirmation(new: NewRun, now: datetime) -> dict[str, Any]:
+    """Pin, policy and deadline of a run that waits for confirmation; nothing otherwise."""
+    if new.state != RunState.AWAITING_CONFIRMATION:
+        return {"pin_hash": None, "approval": None, "expires_at": None}
+    policy = {**DEFAULT_APPROVAL, **(new.approval or {})}
+    return {
+        "pin_hash": pin_of_run(new),
+        "approval": policy,
+        "expires_at": now + timedelta(seconds=int(policy["expires_after_seconds"])),
+    }
+
+
 def _row(new: NewRun, now: datetime, binding: Binding | None = None) -> dict[str, Any]:
     return {
+        **_confirmation(new, now),
         "action_id": new.action_id,
         "action_name": new.action_name,
         "kind": new.kind,
@@ -111,12 +141,19 @@ def enqueue(
             ((run_id,),) = insert_rows(session, table, [row], returning=("id",))  # type: ignore[arg-type]
             out[f"#{i}"] = run_id
     state_of = {row["idempotency_key"] or f"#{i}": row["state"] for i, row in enumerate(rows)}
+    why_of = {
+        rows[i]["idempotency_key"] or f"#{i}": r.held_because
+        for i, r in enumerate(runs)
+        if r.held_because
+    }
     events = [
         {
             "run_id": run_id,
             "from_state": None,
             "to_state": state_of[key],
-            "reason": "created",
+            "reason": f"created; held for confirmation: {why_of[key]}"
+            if key in why_of
+            else "created",
             "at": now,
         }
         for key, run_id in out.items()

@@ -14,13 +14,17 @@ class RunState(StrEnum):
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    #: Waited for confirmation past its deadline; never runs late.
+    EXPIRED = "expired"
+    #: An approver said no, with a reason.
+    REJECTED = "rejected"
 
 
 S = RunState
 
 #: Every legal transition. Anything not listed is rejected by ``check_transition``.
 TRANSITIONS: dict[RunState, frozenset[RunState]] = {
-    S.AWAITING_CONFIRMATION: frozenset({S.QUEUED, S.CANCELLED}),
+    S.AWAITING_CONFIRMATION: frozenset({S.QUEUED, S.CANCELLED, S.EXPIRED, S.REJECTED}),
     S.QUEUED: frozenset({S.RUNNING, S.CANCELLED}),
     # RUNNING → QUEUED only when a dead worker's run is idempotent and so safe to retry.
     S.RUNNING: frozenset(
@@ -31,6 +35,8 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     S.TIMED_OUT: frozenset(),
     S.CANCELLED: frozenset(),
     S.INTERRUPTED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.REJECTED: frozenset(),
 }
 
 TERMINAL: frozenset[RunState] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
