@@ -37,4 +37,6 @@ def load_models() -> MetaData:
 
     for name in ("alerts", "actions", "rules", "runs", "audit", "accounts", "targets"):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
+    for name in ("recommendations", "tasks", "knowledge", "fixes"):
+        importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata
