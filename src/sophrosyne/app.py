@@ -22,9 +22,12 @@ from sophrosyne.api import (
     errors,
     health,
     ingest,
+    knowledge,
     openapi,
+    recommendations,
     runs,
     targets,
+    tasks,
     tokens,
 )
 from sophrosyne.api import metrics as metrics_routes
@@ -60,6 +63,9 @@ _TAGS = [
     {"name": "rules", "description": "Which alerts trigger which actions."},
     {"name": "targets", "description": "Hosts actions run on; credentials are write-only."},
     {"name": "runs", "description": "Executions of actions: the work queue and its record."},
+    {"name": "recommendations", "description": "Instructions for people, with attachments."},
+    {"name": "tasks", "description": "Work for people: open, acknowledged, done, dismissed."},
+    {"name": "knowledge", "description": "Runbook articles, and past fixes ranked by success."},
     {"name": "audit", "description": "Who did what, when (read only)."},
     {"name": "tokens", "description": "API tokens."},
     {"name": "health", "description": "Probes for orchestrators and load balancers."},
@@ -128,6 +134,10 @@ def create_app(
         catalog.rules_router,
         targets.router,
         runs.router,
+        recommendations.router,
+        tasks.router,
+        knowledge.router,
+        knowledge.alert_router,
         audit.router,
         tokens.router,
     ):

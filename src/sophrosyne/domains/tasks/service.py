@@ -8,7 +8,7 @@ done records an applied fix for its alert, which is what the history of fixes le
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,14 @@ from sophrosyne.errors import Conflict, NotFound
 def task_key(rule_id: int, alert: StoredAlert) -> str:
     """One task per rule, alert, episode and status, however often the alert is re-sent."""
     return f"task:rule:{rule_id}:alert:{alert.id}:episode:{alert.episode}:{alert.status}"
+
+
+def existing_keys(session: Session, keys: Collection[str]) -> set[str]:
+    """The idempotency keys among ``keys`` that already have a task."""
+    if not keys:
+        return set()
+    found = session.scalars(select(Task.idempotency_key).where(Task.idempotency_key.in_(set(keys))))
+    return {k for k in found if k is not None}
 
 
 def _insert(
