@@ -11,7 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from sophrosyne import templating
 from sophrosyne.domains.actions.schemas import Name, ParameterSpec
@@ -48,25 +55,33 @@ class RecommendationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
+    # Before the templates, so that their validators see which parameters are declared.
+    parameters: list[ParameterSpec] = Field(default_factory=list)
     title: Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX)]
     instructions: Annotated[str, StringConstraints(min_length=1, max_length=INSTRUCTIONS_MAX)]
     instructions_format: Format = "markdown"
     responsible: list[Responsible] = Field(
         default_factory=list, description="User names, or team:NAME, who should act."
     )
-    parameters: list[ParameterSpec] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _templates_refer_to_parameters(self) -> RecommendationSpec:
-        names = [p.name for p in self.parameters]
+    @field_validator("parameters")
+    @classmethod
+    def _names_unique(cls, value: list[ParameterSpec]) -> list[ParameterSpec]:
+        names = [p.name for p in value]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"parameter names repeat: {sorted(dupes)}")
-        for field in ("title", "instructions"):
-            problem = template_problem(getattr(self, field), set(names))
-            if problem is not None:
-                raise ValueError(f"{field}: {problem}")
-        return self
+        return value
+
+    @field_validator("title", "instructions")
+    @classmethod
+    def _templates_refer_to_parameters(cls, value: str, info: ValidationInfo) -> str:
+        if "parameters" not in info.data:
+            return value  # the parameters are wrong themselves, and reported so
+        problem = template_problem(value, {p.name for p in info.data["parameters"]})
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class AttachmentOut(BaseModel):
