@@ -193,3 +193,30 @@ def test_recording_is_idempotent(session: Session, now: datetime, history: Histo
     for task in tasks.search(session, state="done"):
         assert fixes.record_task(session, task, now=now) is None
     assert session.scalar(select(func.count(AppliedFix.id))) == before
+
+
+def test_the_worker_step_records_a_succeeded_run_for_an_alert(
+    session: Session, now: datetime
+) -> None:
+    from sophrosyne.executors.base import ExecResult
+    from sophrosyne.flows import execute
+
+    h = History(session, now)
+    alert = h.alert("db1", "firing", now)
+    for key, exit_code in (("ok", 0), ("bad", 1)):
+        action = actions.get_by_name(session, "restart_service")
+        new = runs.NewRun(action.id, action.name, "shell", {}, ["true"], 5, False, "test")
+        runs.enqueue(session, [new], now=now, bindings=[runs.Binding(alert.id, 1, key)])
+        ticket = execute.claim(session, worker_id="w1", now=now + MIN)
+        assert ticket is not None
+        result = ExecResult(exit_code=exit_code, output="", output_truncated=False,
+                            duration_seconds=1.0)  # fmt: skip
+        execute.record(session, ticket, result, worker_id="w1", now=now + 2 * MIN)
+    session.commit()
+    [fix] = session.scalars(select(AppliedFix)).all()
+    assert (fix.kind, fix.name, fix.applied_at, fix.alert_id) == (
+        "action",
+        "restart_service",
+        now + MIN,
+        alert.id,
+    )

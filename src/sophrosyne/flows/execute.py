@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.fixes import service as fixes
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.models import Run
 from sophrosyne.domains.runs.states import RunState
@@ -92,6 +93,7 @@ def record(
         },
         now=now,
     )
+    fixes.record_run(session, run, now=now)  # the history of fixes learns from it
     return run
 
 
