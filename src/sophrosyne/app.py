@@ -23,9 +23,12 @@ from sophrosyne.api import (
     errors,
     health,
     ingest,
+    knowledge,
     openapi,
+    recommendations,
     runs,
     targets,
+    tasks,
     tokens,
 )
 from sophrosyne.api import metrics as metrics_routes
@@ -65,6 +68,9 @@ _TAGS = [
         "name": "confirmations",
         "description": "Runs waiting for people: approve exactly what will run, or reject it.",
     },
+    {"name": "recommendations", "description": "Instructions for people, with attachments."},
+    {"name": "tasks", "description": "Work for people: open, acknowledged, done, dismissed."},
+    {"name": "knowledge", "description": "Runbook articles, and past fixes ranked by success."},
     {"name": "audit", "description": "Who did what, when (read only)."},
     {"name": "tokens", "description": "API tokens."},
     {"name": "health", "description": "Probes for orchestrators and load balancers."},
@@ -134,6 +140,10 @@ def create_app(
         targets.router,
         runs.router,
         confirmations.router,
+        recommendations.router,
+        tasks.router,
+        knowledge.router,
+        knowledge.alert_router,
         audit.router,
         tokens.router,
     ):

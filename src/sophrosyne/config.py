@@ -66,6 +66,29 @@ class Settings(BaseSettings):
         description="How long a verified token is remembered in-process (0: never).",
     )
 
+    attachment_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        description="Largest file accepted as a recommendation's attachment.",
+    )
+    fix_window_seconds: int = Field(
+        default=1800,
+        ge=60,
+        le=7 * 86400,
+        description="A fix worked if its alert resolved within this long after it was applied.",
+    )
+    fix_signature_labels: str = Field(
+        default="alertname,service,role,job",
+        description="Labels (comma separated) whose values make an alert's signature for the "
+        "history of fixes; hosts are left out so what worked on one applies to its peers.",
+    )
+
+    @property
+    def signature_labels(self) -> tuple[str, ...]:
+        """``fix_signature_labels`` as a tuple; ``alertname`` always comes first."""
+        names = [n.strip() for n in self.fix_signature_labels.split(",") if n.strip()]
+        return ("alertname", *dict.fromkeys(n for n in names if n != "alertname"))
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:

@@ -62,6 +62,10 @@ def validate_command(directory: Annotated[Path, DIR_ARG]) -> None:
     counts = f"{_plural(len(bundle.actions), 'action')}, {_plural(len(bundle.rules), 'rule')}"
     if bundle.targets:
         counts += f", {_plural(len(bundle.targets), 'target')}"
+    if bundle.recommendations:
+        counts += f", {_plural(len(bundle.recommendations), 'recommendation')}"
+    if bundle.articles:
+        counts += f", {_plural(len(bundle.articles), 'article')}"
     if not report.ok:
         typer.echo(
             f"{counts}: {_plural(len(report.errors), 'error')}, "

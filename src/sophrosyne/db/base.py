@@ -44,6 +44,10 @@ def load_models() -> MetaData:
         "accounts",
         "targets",
         "confirmations",
+        "recommendations",
+        "tasks",
+        "knowledge",
+        "fixes",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata

@@ -9,6 +9,7 @@ or clash with objects managed through the API. The caller commits.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,7 @@ from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.targets import service as targets
 from sophrosyne.domains.targets.models import Target
 from sophrosyne.errors import Conflict
+from sophrosyne.flows import applyknowledge
 from sophrosyne.flows.configcode import (
     ConfigBundle,
     ConfigInvalid,
@@ -225,6 +227,7 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         n: a for n, a in db_actions.items() if a.managed_by == FILE and n not in file_action_names
     }
     _refuse_orphans(session, doomed_actions)
+    applyknowledge.refuse_clashes(session, bundle)
 
     summary = ApplySummary(warnings=list(report.warnings))
 
@@ -251,6 +254,10 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         now=now,
     )
 
+    applyknowledge.upsert(
+        session, bundle, upsert=functools.partial(_upsert, summary=summary, done=done), now=now
+    )
+
     action_names = {a.id: n for n, a in db_actions.items()}
     _upsert(
         session,
@@ -270,6 +277,13 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         done(Change("deleted", "action", name, action.source_file), action.id, {})
 
     _apply_targets(session, bundle, db_targets, summary, done, now=now)
+    applyknowledge.delete_removed(
+        session,
+        bundle,
+        done=lambda verb, kind, name, source, object_id: done(
+            Change(verb, kind, name, source), object_id, {}
+        ),
+    )
 
     log.info(
         "config.applied",

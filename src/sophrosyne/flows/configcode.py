@@ -23,6 +23,10 @@ from pydantic import BaseModel, ValidationError
 from sophrosyne import templating
 from sophrosyne.domains.actions.kinds import target_problems
 from sophrosyne.domains.actions.schemas import ActionSpec
+from sophrosyne.domains.knowledge import service as knowledge
+from sophrosyne.domains.knowledge.schemas import ArticleSpec
+from sophrosyne.domains.recommendations.checks import spec_problems
+from sophrosyne.domains.recommendations.schemas import RecommendationSpec
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.schemas import RuleSpec
@@ -42,12 +46,14 @@ __all__ = [
     "validate",
 ]
 
-SpecT = TypeVar("SpecT", ActionSpec, RuleSpec, TargetSpec)
+SpecT = TypeVar("SpecT", ActionSpec, RuleSpec, TargetSpec, RecommendationSpec, ArticleSpec)
 
 SECTIONS: dict[str, type[BaseModel]] = {
     "actions": ActionSpec,
     "rules": RuleSpec,
     "targets": TargetSpec,
+    "recommendations": RecommendationSpec,
+    "articles": ArticleSpec,
 }
 #: Why a credential in a target's YAML is refused, and where it goes instead.
 NO_SECRETS_IN_FILES = (
@@ -94,6 +100,8 @@ class ConfigBundle:
     actions: list[Defined[ActionSpec]] = field(default_factory=list)
     rules: list[Defined[RuleSpec]] = field(default_factory=list)
     targets: list[Defined[TargetSpec]] = field(default_factory=list)
+    recommendations: list[Defined[RecommendationSpec]] = field(default_factory=list)
+    articles: list[Defined[ArticleSpec]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     lines: dict[str, dict[Loc, int]] = field(default_factory=dict)
 
@@ -181,6 +189,10 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                 bundle.rules.append(Defined(spec, shown, path.name, key, i))
             elif isinstance(spec, TargetSpec):
                 bundle.targets.append(Defined(spec, shown, path.name, key, i))
+            elif isinstance(spec, RecommendationSpec):
+                bundle.recommendations.append(Defined(spec, shown, path.name, key, i))
+            elif isinstance(spec, ArticleSpec):
+                bundle.articles.append(Defined(spec, shown, path.name, key, i))
 
 
 def _secret_problems(item: dict[Any, Any], loc: Loc, shown: str, bundle: ConfigBundle) -> bool:
@@ -321,6 +333,14 @@ def validate(
     report.errors += _duplicates(bundle, bundle.actions, "action")
     report.errors += _duplicates(bundle, bundle.rules, "rule")
     report.errors += _duplicates(bundle, bundle.targets, "target")
+    report.errors += _duplicates(bundle, bundle.recommendations, "recommendation")
+    report.errors += _duplicates(bundle, bundle.articles, "article")
+    for rec in bundle.recommendations:
+        report.errors += [bundle.problem(rec, e.loc, e.msg) for e in spec_problems(rec.spec)]
+    for art in bundle.articles:
+        report.errors += [
+            bundle.problem(art, e.loc, e.msg) for e in knowledge.spec_problems(art.spec)
+        ]
     actions: dict[str, ActionSpec] = {}
     for item in bundle.actions:
         actions.setdefault(item.spec.name, item.spec)

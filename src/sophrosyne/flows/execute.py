@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sophrosyne.crypto import CryptoError, Keyring
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.confirmations import service as confirmations
+from sophrosyne.domains.fixes import service as fixes
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.models import Run
 from sophrosyne.domains.runs.states import RunState
@@ -177,6 +178,7 @@ def record(
         },
         now=now,
     )
+    fixes.record_run(session, run, now=now)  # the history of fixes learns from it
     return run
 
 

@@ -1,8 +1,8 @@
 """Confirmations: runs pinned to what will run, with an approval policy and a deadline, and
 the approvals and rejections people gave.
 
-Revision ID: 0009
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-22
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0009"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

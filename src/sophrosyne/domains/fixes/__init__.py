@@ -1,0 +1,1 @@
+"""The fixes domain: what was done for each kind of alert, and whether it worked."""

@@ -1,0 +1,1 @@
+"""The knowledge domain: runbook articles with owners and review dates."""

@@ -1,0 +1,1 @@
+"""The recommendations domain: instructions for people, with their attachments."""

@@ -1,0 +1,1 @@
+"""The tasks domain: work for people, created from recommendations."""
