@@ -98,8 +98,24 @@ def test_quorum_needs_distinct_approvers(api: Api, session_factory: sessionmaker
     second = api.as_(token(session_factory, "second"))
     assert approve(second, run["id"], pin).status_code == 200
     assert api.get(f"/api/v1/runs/{run['id']}").json()["state"] == "queued"
-    events = api.get(f"/api/v1/runs/{run['id']}").json()["events"]
-    assert events[-1]["reason"] == "approved by token:first, token:second (quorum 2)"
+    detail = api.get(f"/api/v1/runs/{run['id']}").json()
+    assert detail["events"][-1]["reason"] == "approved by token:first, token:second (quorum 2)"
+    assert [(a["actor"], a["decision"], a["pin_hash"]) for a in detail["approvals"]] == [
+        ("token:first", "approve", pin),
+        ("token:second", "approve", pin),
+    ]
+
+
+def test_an_approval_cannot_be_reused_for_another_run(
+    api: Api, session_factory: sessionmaker[Session]
+) -> None:
+    action(api)
+    first = manual_run(api, "checkout")
+    second = manual_run(api, "payments")
+    other = api.as_(token(session_factory, "second"))
+    reused = approve(other, second["id"], first["pin_hash"])
+    assert reused.status_code == 409
+    assert api.get(f"/api/v1/runs/{second['id']}").json()["state"] == "awaiting_confirmation"
 
 
 def test_only_listed_approvers_and_never_a_read_token(

@@ -11,8 +11,15 @@ from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.schemas import DEFAULT_LIMIT, MAX_LIMIT, Page, next_cursor
 from sophrosyne.api.state import utcnow
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.confirmations import service as confirmations
 from sophrosyne.domains.runs import service as runs
-from sophrosyne.domains.runs.schemas import ManualRunRequest, RunDetail, RunEventOut, RunOut
+from sophrosyne.domains.runs.schemas import (
+    ManualRunRequest,
+    RunApprovalOut,
+    RunDetail,
+    RunEventOut,
+    RunOut,
+)
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.flows.manual import run_action
 
@@ -90,6 +97,9 @@ def get_run(run_id: int, _principal: Reader, state: State) -> RunDetail:
             **RunOut.model_validate(run).model_dump(),
             output=run.output,
             events=[RunEventOut.model_validate(e) for e in runs.events(session, run_id)],
+            approvals=[
+                RunApprovalOut.model_validate(a) for a in confirmations.approvals(session, run_id)
+            ],
         )
 
 

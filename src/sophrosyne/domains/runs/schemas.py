@@ -49,9 +49,22 @@ class RunEventOut(BaseModel):
     at: datetime
 
 
+class RunApprovalOut(BaseModel):
+    """Who approved or rejected the run, when, why, and for which pin."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    actor: str
+    decision: str
+    comment: str
+    pin_hash: str
+    at: datetime
+
+
 class RunDetail(RunOut):
     output: str
     events: list[RunEventOut]
+    approvals: list[RunApprovalOut] = []
 
 
 class ManualRunRequest(BaseModel):
