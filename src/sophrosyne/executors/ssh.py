@@ -14,6 +14,7 @@ neither closing the channel nor the connection stops a command that has no pty.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 import re
 import secrets as _random
@@ -29,6 +30,7 @@ import asyncssh
 
 from sophrosyne.crypto import redact
 from sophrosyne.executors.base import never, truncation_marker
+from sophrosyne.executors.live import LiveStream
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -68,6 +70,9 @@ class SshRequest:
     should_cancel: Callable[[], bool] = field(default=never)
     #: Replaced by "[redacted]" in output and errors.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: Live output, called on the executor's event loop thread: every line starts with
+    #: "[target] ", is redacted, and each target sends at most ``output_cap_bytes`` (+ a marker).
+    on_output: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,10 +130,12 @@ def _hide_commands(record: logging.LogRecord) -> bool:
 
 
 class _Output:
-    """One target's output: strips the pid line, caps, redacts when finished."""
+    """One target's output: strips the pid line, caps, redacts when finished, and streams."""
 
-    def __init__(self, cap_bytes: int, secrets: Sequence[str]) -> None:
+    def __init__(self, cap_bytes: int, secrets: Sequence[str], live: LiveStream) -> None:
         self.cap = max(cap_bytes, 0)
+        self.live = live
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.token = _random.token_hex(8)
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         # Keep a little past the cap, so a secret the cap cuts through is still redacted.
@@ -148,8 +155,13 @@ class _Output:
             elif len(self._pending) <= _MARKER_SEARCH_BYTES and not final:
                 return
             data, self._pending = bytes(self._pending), None
+        room = self.cap - self.total
         self.total += len(data)
         self._kept += data[: max(0, self._window - len(self._kept))]
+        if room > 0:
+            self.live.feed(self._decoder.decode(data[:room], final=final))
+        if self.truncated:
+            self.live.cut()
 
     @property
     def truncated(self) -> bool:
@@ -157,6 +169,7 @@ class _Output:
 
     def finish(self) -> str:
         self.feed(b"", final=True)
+        self.live.close()
         text = self.redact(self._kept.decode("utf-8", errors="replace"))
         if not self.truncated:
             return text
@@ -227,7 +240,13 @@ class _TargetRun:
         self, owner: SshExecutor, target: SshTarget, request: SshRequest, cancel: asyncio.Event
     ) -> None:
         self.owner, self.target, self.request, self.cancel = owner, target, request, cancel
-        self.out = _Output(request.output_cap_bytes, request.secrets)
+        live = LiveStream(
+            request.on_output,
+            cap_bytes=request.output_cap_bytes,
+            secrets=request.secrets,
+            prefix=f"[{target.name}] ",
+        )
+        self.out = _Output(request.output_cap_bytes, request.secrets, live)
         self.where = f"{target.host}:{target.port}"
         self.started = time.monotonic()
         self.log = log.bind(target=target.name, host=target.host, port=target.port)
@@ -371,6 +390,7 @@ class _TargetRun:
         exited_at: float | None = None
         while not await _first(reader, self.cancel, time.monotonic() + self.owner.poll_interval):
             now = time.monotonic()
+            self.out.live.tick()  # a partial line (a prompt) waited long enough: send it
             if self.cancel.is_set():
                 return "cancelled"
             if now >= deadline:
