@@ -23,6 +23,7 @@ from sophrosyne.api import (
     health,
     ingest,
     openapi,
+    runoutput,
     runs,
     targets,
     tokens,
@@ -128,6 +129,7 @@ def create_app(
         catalog.rules_router,
         targets.router,
         runs.router,
+        runoutput.router,
         audit.router,
         tokens.router,
     ):
