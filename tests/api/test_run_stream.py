@@ -215,3 +215,25 @@ def test_output_routes_check_the_run_the_token_and_the_input(api: Api, tokens: T
     ]
     assert [r.status_code for r in bad] == [422, 422, 422]
     assert bad[2].json()["detail"][0]["loc"] == ["header", "Last-Event-ID"]
+
+
+def test_an_idle_stream_sends_keep_alive_comments(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runoutput, "KEEPALIVE_SECONDS", 0.2)
+    with live_server.client(live_server.tokens.write) as client:
+        assert (
+            client.post("/api/v1/actions", json={"name": "idle", "argv": ["true"]}).status_code
+            == 201
+        )
+        run_id = client.post("/api/v1/actions/idle/runs", json={}).json()["id"]  # no worker
+    lines: list[str] = []
+    with (
+        live_server.client() as client,
+        client.stream("GET", f"/api/v1/runs/{run_id}/stream") as response,
+    ):
+        for line in response.iter_lines():
+            lines.append(line)
+            if line.startswith(": keep-alive"):
+                break
+    assert 'data: {"state":"queued","cancel_requested":false}' in lines
