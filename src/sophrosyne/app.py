@@ -26,6 +26,7 @@ from sophrosyne.api import (
     knowledge,
     openapi,
     recommendations,
+    runoutput,
     runs,
     targets,
     tasks,
@@ -144,6 +145,7 @@ def create_app(
         tasks.router,
         knowledge.router,
         knowledge.alert_router,
+        runoutput.router,
         audit.router,
         tokens.router,
     ):

@@ -225,3 +225,27 @@ def test_vault_password_and_encrypted_key(sshd: SshServer, tmp_path: Path) -> No
     assert wrong.status == "failed"
     assert [t["status"] for t in wrong.tasks] == ["failed"]
     assert "Decryption failed" in wrong.tasks[0]["msg"]
+
+
+def test_live_output_streams_redacted_and_capped(sshd: SshServer) -> None:
+    secret = "s3cr3t-" + uuid.uuid4().hex
+    chunks: list[tuple[float, str]] = []
+    result = run(
+        sshd,
+        "echo.yml",
+        extra_vars={"value": secret},
+        secrets=(secret,),
+        on_output=lambda text: chunks.append((time.monotonic(), text)),
+    )
+    finished = time.monotonic()
+    assert result.succeeded
+    live = "".join(text for _, text in chunks)
+    assert "PLAY [Echo a parameter]" in live and "TASK [print value]" in live
+    assert "[redacted]" in live and secret not in live
+    assert "PLAY RECAP" in live
+    first = next(at for at, text in chunks if "PLAY [" in text)
+    assert finished - first >= 0.3, "output was not streamed before the playbook ended"
+    capped: list[str] = []
+    run(sshd, "echo.yml", extra_vars={"value": "x"}, output_cap_bytes=50, on_output=capped.append)
+    assert "".join(capped).count("live output truncated after 50 bytes") == 1
+    assert len("".join(capped).encode()) <= 50 + 100

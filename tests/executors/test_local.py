@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sophrosyne.executors.base import ExecRequest
+from sophrosyne.executors.live import live_cut_marker
 from sophrosyne.executors.local import LocalExecutor
 
 pytestmark = pytest.mark.timeout(60)
@@ -292,6 +293,15 @@ def test_on_output_that_raises_does_not_fail_the_run() -> None:
     result = LocalExecutor().run(py("print('still here')", on_output=broken))
     assert result.exit_code == 0
     assert result.output == "still here\n"
+
+
+def test_live_output_stops_at_the_cap_with_one_marker() -> None:
+    chunks: list[str] = []
+    code = "import sys\nfor _ in range(50): sys.stdout.write('y' * 1000); sys.stdout.flush()"
+    result = LocalExecutor().run(py(code, output_cap_bytes=4096, on_output=chunks.append))
+    assert result.exit_code == 0 and result.output_truncated
+    live = "".join(chunks)
+    assert live == "y" * 4096 + "\n" + live_cut_marker(4096)
 
 
 def test_server_secrets_are_not_inherited(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -279,3 +279,24 @@ def test_ssh_limits_are_refused(sshd: SshServer) -> None:
     result = ssh_run(sshd, "bash", body, timeout_seconds=20)
     assert result.exit_code == 0, result
     assert gone(script_dir(result.output))
+
+
+def test_ssh_script_output_streams_redacted_per_target(sshd: SshServer) -> None:
+    chunks: list[tuple[float, str]] = []
+    body = 'echo "step one $1"\nsleep 1\necho "step two"\n'
+    request = ScriptRequest(
+        interpreter="bash",
+        body=body,
+        args=["token=s3cret"],
+        targets=(target(sshd),),
+        secrets=("s3cret",),
+        timeout_seconds=20,
+        on_output=lambda text: chunks.append((time.monotonic(), text)),
+    )
+    result = remote(ScriptExecutor().run(request))
+    finished = time.monotonic()
+    assert result.exit_code == 0, result
+    text = "".join(t for _, t in chunks)
+    assert text == "[web1] step one token=[redacted]\n[web1] step two\n"
+    first = next(at for at, t in chunks if "step one" in t)
+    assert finished - first >= 0.5, "output was not streamed before the script ended"

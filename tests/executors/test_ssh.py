@@ -330,3 +330,85 @@ def test_unauthorised_key_fails_authentication(sshd: SshServer, tmp_path: Path) 
     result = run(sshd, "true", targets=[target(sshd, private_key=private)])
     assert result.exit_code is None
     assert result.error == f"authentication failed for {sshd.user}@{sshd.host}:{sshd.port}"
+
+
+class Chunks:
+    """An ``on_output`` listener that remembers when each chunk came."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[float, str]] = []
+
+    def __call__(self, text: str) -> None:
+        self.items.append((time.monotonic(), text))
+
+    @property
+    def text(self) -> str:
+        return "".join(text for _, text in self.items)
+
+
+def test_output_streams_per_target_while_the_command_runs(sshd: SshServer) -> None:
+    chunks = Chunks()
+    request = SshRequest(
+        targets=[target(sshd, "a"), target(sshd, "b")],
+        argv=["sh", "-c", "echo first; sleep 1; printf 'second\\nno newline'"],
+        on_output=chunks,
+    )
+    result = SshExecutor().run(request)
+    finished = time.monotonic()
+    assert result.succeeded, result.summary
+    firsts = [at for at, text in chunks.items if "first" in text]
+    assert len(firsts) == 2 and all(finished - at >= 0.5 for at in firsts), chunks.items
+    for name in ("a", "b"):
+        lines = [line for line in chunks.text.splitlines() if line.startswith(f"[{name}] ")]
+        assert lines == [f"[{name}] first", f"[{name}] second", f"[{name}] no newline"]
+    # Each chunk holds whole lines of one target (the unfinished last line comes at the end).
+    assert all(text.startswith(("[a] ", "[b] ")) for _, text in chunks.items)
+
+
+def test_live_output_is_redacted_even_when_a_secret_is_split(sshd: SshServer) -> None:
+    secret = "hunter2-" + uuid.uuid4().hex
+    half = len(secret) // 2
+    chunks = Chunks()
+    script = 'printf "token=%s" "$1"; sleep 0.5; printf "%s seen\\n" "$2"'
+    result = run(
+        sshd, "sh", "-c", script, "sh", secret[:half], secret[half:],
+        secrets=(secret,), on_output=chunks,
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert chunks.text == "[web1] token=[redacted] seen\n"
+    assert all(secret[:half] not in text for _, text in chunks.items)
+
+
+def test_live_output_is_capped_per_target(sshd: SshServer) -> None:
+    chunks = Chunks()
+    request = SshRequest(
+        targets=[target(sshd, "a"), target(sshd, "b")],
+        argv=["sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x"],
+        output_cap_bytes=1000,
+        on_output=chunks,
+    )
+    result = SshExecutor().run(request)
+    assert all(r.output_truncated for r in result.results)
+    for name in ("a", "b"):
+        mine = "".join(text for _, text in chunks.items if text.startswith(f"[{name}] "))
+        assert mine.count("truncated") == 1, mine[-200:]
+        assert len(mine.encode()) <= 1000 + 200
+
+
+def test_live_output_up_to_a_cancel(sshd: SshServer) -> None:
+    marker = f"33.{uuid.uuid4().int % 10**9:09d}"
+    chunks = Chunks()
+    result = run(
+        sshd,
+        "sh",
+        "-c",
+        'echo "about to sleep"; sleep "$1"',
+        "sh",
+        marker,
+        timeout_seconds=30,
+        should_cancel=lambda: "about to sleep" in chunks.text,
+        on_output=chunks,
+    )
+    assert result.cancelled
+    assert chunks.text == "[web1] about to sleep\n"
+    assert wait_until(lambda: f"sleep {marker}" not in remote_processes(marker))

@@ -41,6 +41,7 @@ import yaml
 
 from sophrosyne.crypto import redact
 from sophrosyne.executors.base import never, truncation_marker
+from sophrosyne.executors.live import LiveStream
 from sophrosyne.executors.ssh import SshTarget
 from sophrosyne.logging import get_logger
 
@@ -116,6 +117,9 @@ class AnsibleRequest:
     vault_password: str | None = field(default=None, repr=False)
     #: ``ansible_python_interpreter`` on every target; None: Ansible's discovery.
     python_interpreter: str | None = None
+    #: Live output: Ansible's display, event by event as ansible-runner reports it; redacted,
+    #: and at most ``output_cap_bytes`` (+ a marker).
+    on_output: Callable[[str], None] | None = None
 
     @property
     def redacted(self) -> tuple[str, ...]:
@@ -187,16 +191,20 @@ def _write(path: Path, text: str) -> Path:
 
 
 class _Collector:
-    """ansible-runner's event handler: per-task records and the final per-host stats."""
+    """ansible-runner's event handler: live output, per-task records and the final per-host
+    stats."""
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: tuple[str, ...], live: LiveStream) -> None:
         self.secrets = secrets
+        self.live = live
         self.tasks: list[dict[str, str]] = []
         self.per_host: dict[str, dict[str, int]] = {}
 
     def __call__(self, event: dict[str, Any]) -> bool:
         data = event.get("event_data") or {}
         kind = event.get("event", "")
+        if text := event.get("stdout"):
+            self.live.feed(f"{text}\n")
         if kind == "playbook_on_stats":
             for key, counts in ((k, data.get(k) or {}) for k in (*_STATS, "skipped")):
                 for host, count in counts.items():
@@ -233,7 +241,10 @@ class AnsibleExecutor:
     def run(self, request: AnsibleRequest) -> AnsibleResult:
         playbook = resolve_playbook(self.playbook_root, request.playbook)  # ValueError
         started = time.monotonic()
-        collector = _Collector(request.redacted)
+        live = LiveStream(
+            request.on_output, cap_bytes=request.output_cap_bytes, secrets=request.redacted
+        )
+        collector = _Collector(request.redacted, live)
         private = Path(tempfile.mkdtemp(prefix="sophrosyne-ansible-"))  # 0700
         token = _random.token_hex(16)
         bound = log.bind(playbook=str(request.playbook), targets=len(request.targets))
@@ -245,6 +256,7 @@ class AnsibleExecutor:
             status, rc, output, truncated = "error", None, "", False
             error = redact(f"internal error: {type(exc).__name__}: {exc}", request.redacted)
         finally:
+            live.close()
             _kill_tagged(token)  # a worker left behind would go on running its task
             shutil.rmtree(private, ignore_errors=True)
         duration = time.monotonic() - started

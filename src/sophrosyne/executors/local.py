@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from sophrosyne.executors.base import ExecRequest, ExecResult, truncation_marker
+from sophrosyne.executors.live import LiveStream
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -42,23 +43,26 @@ class _Output:
         self._parts: list[str] = []
         # Incremental, so a multi-byte character split across two reads decodes correctly.
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._on_output = on_output
-        self._callback_failed = False
+        self.live = LiveStream(on_output, cap_bytes=self.cap)
 
     def feed(self, data: bytes) -> None:
         self.total += len(data)
         room = self.cap - self.kept
         if room <= 0:
+            self.live.cut()  # once: the live stream says it stops here
             return  # keep draining so the child never blocks on a full pipe, but discard
         kept = data[:room]
         self.kept += len(kept)
         self._emit(self._decoder.decode(kept))
+        if self.truncated:
+            self.live.cut()
 
     def finish(self) -> str:
         if not self.truncated:
             # Flush a trailing incomplete sequence as U+FFFD. When truncated we drop it
             # instead: it is only the cut through a character, and the text stays within cap.
             self._emit(self._decoder.decode(b"", final=True))
+        self.live.close()
         text = "".join(self._parts)
         if self.truncated:
             text += truncation_marker(self.kept, self.total)
@@ -69,18 +73,9 @@ class _Output:
         return self.total > self.kept
 
     def _emit(self, text: str) -> None:
-        if not text:
-            return
-        self._parts.append(text)
-        if self._on_output is None:
-            return
-        try:
-            self._on_output(text)
-        except Exception:
-            # Live output is a convenience; a broken listener must not fail the run.
-            if not self._callback_failed:
-                log.warning("command.on_output_failed", exc_info=True)
-            self._callback_failed = True
+        if text:
+            self._parts.append(text)
+            self.live.feed(text)
 
 
 def _read_all(fd: int, output: _Output, stop: threading.Event) -> None:

@@ -78,7 +78,8 @@ class ScriptRequest:
     #: Locally the whole environment (None: the LocalExecutor's allow-list). On targets,
     #: variables added to the login environment with ``env NAME=VALUE`` (visible in ``ps``).
     env: Mapping[str, str] | None = field(default=None, repr=False)
-    #: Live output; local runs only.
+    #: Live output. On targets, as ``SshRequest`` sends it: per target, "[target] "-prefixed
+    #: lines, redacted and capped.
     on_output: Callable[[str], None] | None = None
     #: Empty: run on this machine. The options below apply to SSH runs only.
     targets: tuple[SshTarget, ...] = ()
@@ -155,6 +156,7 @@ class ScriptExecutor:
                 output_cap_bytes=request.output_cap_bytes,
                 should_cancel=request.should_cancel,
                 secrets=request.secrets,
+                on_output=request.on_output,
             )
         )
         log.info("script.finished", succeeded=result.succeeded, targets=len(result.results))

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import secrets as _random
 import shlex
 import time
 from collections.abc import Callable, Sequence
@@ -27,14 +25,14 @@ from typing import Any
 
 import asyncssh
 
-from sophrosyne.crypto import redact
-from sophrosyne.executors.base import never, truncation_marker
+from sophrosyne.executors.base import never
+from sophrosyne.executors.live import LiveStream
+from sophrosyne.executors.sshoutput import TargetOutput
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
 
 _CHUNK_BYTES = 64 * 1024
-_MARKER_SEARCH_BYTES = 4096  # stop looking for the pid line after this much output
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +66,9 @@ class SshRequest:
     should_cancel: Callable[[], bool] = field(default=never)
     #: Replaced by "[redacted]" in output and errors.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: Live output, called on the executor's event loop thread: every line starts with
+    #: "[target] ", is redacted, and each target sends at most ``output_cap_bytes`` (+ a marker).
+    on_output: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,52 +123,6 @@ def remote_command(argv: Sequence[str], *, sudo: bool = False) -> str:
 def _hide_commands(record: logging.LogRecord) -> bool:
     """A filter for asyncssh, which logs each command line at INFO: ours may carry secrets."""
     return not str(record.msg).endswith(("Command: %s", "Subsystem: %s"))
-
-
-class _Output:
-    """One target's output: strips the pid line, caps, redacts when finished."""
-
-    def __init__(self, cap_bytes: int, secrets: Sequence[str]) -> None:
-        self.cap = max(cap_bytes, 0)
-        self.token = _random.token_hex(8)
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        # Keep a little past the cap, so a secret the cap cuts through is still redacted.
-        self._window = self.cap + max((len(s.encode()) for s in self.secrets), default=0)
-        self._marker = re.compile(re.escape(self.token.encode()) + rb" ([1-9][0-9]*)\n")
-        self._pending: bytearray | None = bytearray()  # output before the pid line
-        self._kept = bytearray()
-        self.total = 0
-        self.pid: int | None = None
-
-    def feed(self, data: bytes, *, final: bool = False) -> None:
-        if self._pending is not None:
-            self._pending += data
-            if match := self._marker.search(self._pending):
-                self.pid = int(match[1])
-                del self._pending[match.start() : match.end()]
-            elif len(self._pending) <= _MARKER_SEARCH_BYTES and not final:
-                return
-            data, self._pending = bytes(self._pending), None
-        self.total += len(data)
-        self._kept += data[: max(0, self._window - len(self._kept))]
-
-    @property
-    def truncated(self) -> bool:
-        return self.total > self.cap
-
-    def finish(self) -> str:
-        self.feed(b"", final=True)
-        text = self.redact(self._kept.decode("utf-8", errors="replace"))
-        if not self.truncated:
-            return text
-        text = text.encode()[: self.cap].decode("utf-8", errors="ignore")
-        for secret in self.secrets:  # drop a secret's first characters left at the cut
-            size = next((n for n in range(len(secret) - 1, 0, -1) if text.endswith(secret[:n])), 0)
-            text = text[: len(text) - size]
-        return text + truncation_marker(self.cap, self.total)
-
-    def redact(self, text: str) -> str:
-        return redact(text, self.secrets)
 
 
 class SshExecutor:
@@ -227,7 +182,13 @@ class _TargetRun:
         self, owner: SshExecutor, target: SshTarget, request: SshRequest, cancel: asyncio.Event
     ) -> None:
         self.owner, self.target, self.request, self.cancel = owner, target, request, cancel
-        self.out = _Output(request.output_cap_bytes, request.secrets)
+        live = LiveStream(
+            request.on_output,
+            cap_bytes=request.output_cap_bytes,
+            secrets=request.secrets,
+            prefix=f"[{target.name}] ",
+        )
+        self.out = TargetOutput(request.output_cap_bytes, request.secrets, live)
         self.where = f"{target.host}:{target.port}"
         self.started = time.monotonic()
         self.log = log.bind(target=target.name, host=target.host, port=target.port)
@@ -371,6 +332,7 @@ class _TargetRun:
         exited_at: float | None = None
         while not await _first(reader, self.cancel, time.monotonic() + self.owner.poll_interval):
             now = time.monotonic()
+            self.out.live.tick()  # a partial line (a prompt) waited long enough: send it
             if self.cancel.is_set():
                 return "cancelled"
             if now >= deadline:
@@ -404,7 +366,7 @@ class _TargetRun:
         proc.close()
 
 
-async def _drain(proc: asyncssh.SSHClientProcess[bytes], out: _Output) -> None:
+async def _drain(proc: asyncssh.SSHClientProcess[bytes], out: TargetOutput) -> None:
     while data := await proc.stdout.read(_CHUNK_BYTES):
         out.feed(data)
     await proc.wait_closed()

@@ -202,6 +202,7 @@ class Dispatcher:
                 output_cap_bytes=self.limits.output_cap_bytes,
                 should_cancel=cancel,
                 secrets=t.secrets,
+                on_output=out,
                 **self._ssh_options(t),
             )
         )
@@ -218,7 +219,7 @@ class Dispatcher:
                 timeout_seconds=t.timeout_seconds,
                 output_cap_bytes=self.limits.output_cap_bytes,
                 should_cancel=cancel,
-                on_output=None if remote else out,
+                on_output=out,
                 targets=t.targets if remote else (),
                 secrets=t.secrets,
                 **self._ssh_options(t),
@@ -282,6 +283,7 @@ class Dispatcher:
                 secrets=t.secrets,
                 vault_password=t.vault_password,
                 python_interpreter=r.get("python_interpreter"),
+                on_output=out,
             )
         )
         return from_ansible(result, t)

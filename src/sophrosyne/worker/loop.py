@@ -1,5 +1,6 @@
-"""The worker: slot threads that claim and execute runs, and a housekeeping thread that beats
-the heart of running runs, passes on cancellations and reaps runs of dead workers.
+"""The worker: slot threads that claim and execute runs, a housekeeping thread that beats
+the heart of running runs, passes on cancellations and reaps runs of dead workers, and a
+writer thread that stores live output (``worker.output``).
 
 Workers coordinate only through the runs table, so any number of them, in any number of
 processes on any number of machines, can share one PostgreSQL database.
@@ -26,6 +27,7 @@ from sophrosyne.flows import execute
 from sophrosyne.logging import get_logger
 from sophrosyne.metrics import Metrics
 from sophrosyne.worker.dispatch import Dispatcher, Limits
+from sophrosyne.worker.output import OutputWriter
 
 log = get_logger(__name__)
 
@@ -71,6 +73,8 @@ class Worker:
         self.metrics = metrics
         self.worker_id = worker_id or new_worker_id()
         self.clock = clock
+        #: Live output, buffered per run and written a few times a second.
+        self.output = OutputWriter(session_factory, clock=clock)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._abort = threading.Event()
@@ -95,6 +99,7 @@ class Worker:
         for i in range(self.settings.worker_slots):
             self._spawn(self._slot_loop, f"sophrosyne-slot-{i}")
         self._spawn(self._housekeeping_loop, "sophrosyne-housekeeping")
+        self.output.start()
         for companion in self._companions:
             companion.start()
         log.info("worker.started", worker_id=self.worker_id, slots=self.settings.worker_slots)
@@ -113,6 +118,7 @@ class Worker:
             self._abort.set()
             for t in self._threads:
                 t.join(10)
+        self.output.stop()
         log.info("worker.stopped", worker_id=self.worker_id)
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
@@ -147,12 +153,18 @@ class Worker:
         )
         with self._lock:
             self._in_flight.add(ticket.run_id)
+        # Each target's live output is capped by its executor; this caps the run as a whole.
+        hosts = max(1, len(ticket.targets) + len(ticket.unavailable))
+        on_output = self.output.open(
+            ticket.run_id, limit_bytes=hosts * (self.settings.output_cap_bytes + 1024)
+        )
         try:
-            result = self._execute(ticket)
+            result = self._execute(ticket, on_output)
         finally:
             with self._lock:
                 self._in_flight.discard(ticket.run_id)
                 self._cancel.discard(ticket.run_id)
+            self.output.close(ticket.run_id)  # complete before the result says the run ended
         try:
             with self.session_factory.begin() as session:
                 run = execute.record(
@@ -173,7 +185,7 @@ class Worker:
         )
         return True
 
-    def _execute(self, ticket: execute.Ticket) -> ExecResult:
+    def _execute(self, ticket: execute.Ticket, on_output: Callable[[str], None]) -> ExecResult:
         run_id = ticket.run_id
 
         def should_cancel() -> bool:
@@ -186,7 +198,7 @@ class Worker:
             kind=ticket.kind,
             targets=len(ticket.targets) + len(ticket.unavailable),
         )
-        return self.dispatcher.run(ticket, should_cancel=should_cancel)
+        return self.dispatcher.run(ticket, should_cancel=should_cancel, on_output=on_output)
 
     # -- housekeeping ----------------------------------------------------------------------
 

@@ -79,3 +79,25 @@ class ManualRunRequest(BaseModel):
     selector: list[str] | None = Field(
         default=None, description='Or: matchers over target labels, e.g. role="db".'
     )
+
+
+class RunOutputChunk(BaseModel):
+    """A piece of a run's live output, redacted and capped like the run's output."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int = Field(description="Position in the run's live output, from 1.")
+    text: str
+    at: datetime
+
+
+class RunOutputPage(BaseModel):
+    """Live output of a run after a given seq, and where the run stands."""
+
+    run_id: int
+    state: str
+    chunks: list[RunOutputChunk]
+    next_after: int = Field(description="Pass as `after` to get the chunks that follow.")
+    complete: bool = Field(
+        description="The run has finished and this page holds the last chunk: stop polling."
+    )
