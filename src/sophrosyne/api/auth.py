@@ -10,6 +10,7 @@ logins (never the password), logouts and password changes are audited.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -20,7 +21,7 @@ from sophrosyne.api import access
 from sophrosyne.api.deps import RawBody, State, permit, public
 from sophrosyne.api.errors import ERROR_RESPONSES, from_pydantic, parse_json
 from sophrosyne.domains.accounts import roles, sessions, users
-from sophrosyne.domains.accounts.models import LoginSession, User
+from sophrosyne.domains.accounts.models import User
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.accounts.schemas import LoginRequest, PasswordChange, Role, Whoami
 from sophrosyne.domains.audit import service as audit
@@ -55,7 +56,7 @@ def _credentials(request: Request, body: bytes) -> LoginRequest:
         raise from_pydantic(exc) from None
 
 
-def _session_reply(user: User, row: LoginSession | None, csrf: str | None = None) -> Whoami:
+def _session_reply(user: User, *, csrf: str | None, expires_at: datetime | None) -> Whoami:
     return Whoami(
         kind="session",
         actor=f"user:{user.username}",
@@ -63,8 +64,8 @@ def _session_reply(user: User, row: LoginSession | None, csrf: str | None = None
         role=Role(user.role),
         permissions=sorted(roles.permissions(user.role)),
         must_change_password=user.must_change_password,
-        csrf_token=row.csrf_token if row is not None else csrf,
-        expires_at=row.expires_at if row is not None else None,
+        csrf_token=csrf,
+        expires_at=expires_at,
     )
 
 
@@ -137,7 +138,9 @@ def login(request: Request, response: Response, body: RawBody, state: State) -> 
                 detail={"ip": ip, "session": started.row.id},
                 now=now,
             )
-            reply = _session_reply(user, started.row)
+            reply = _session_reply(
+                user, csrf=started.row.csrf_token, expires_at=started.row.expires_at
+            )
     if reply is None:
         raise Unauthorized(users.LOGIN_FAILED)
     access.set_session_cookie(response, request, settings, started.session_id)
@@ -181,9 +184,7 @@ def me(principal: Annotated[Principal, permit("auth.me")], state: State) -> Whoa
         if principal.kind == "session" and user is not None:
             assert principal.session_id is not None
             csrf = sessions.csrf_token(session, principal.session_id)
-            return _session_reply(user, None, csrf).model_copy(
-                update={"expires_at": principal.expires_at}
-            )
+            return _session_reply(user, csrf=csrf, expires_at=principal.expires_at)
     return Whoami(
         kind="token",
         actor=principal.actor,
@@ -249,4 +250,4 @@ def change_password(
     if wrong:
         raise ValidationFailed.single(("current_password",), "the current password is wrong")
     state.tokens.clear()  # tokens of this user were held back until the change
-    return _session_reply(user, None, csrf).model_copy(update={"expires_at": principal.expires_at})
+    return _session_reply(user, csrf=csrf, expires_at=principal.expires_at)
