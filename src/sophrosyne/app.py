@@ -17,6 +17,7 @@ from sophrosyne import __version__
 from sophrosyne.api import (
     alerts,
     audit,
+    auth,
     catalog,
     confirmations,
     docs,
@@ -31,6 +32,7 @@ from sophrosyne.api import (
     targets,
     tasks,
     tokens,
+    users,
 )
 from sophrosyne.api import metrics as metrics_routes
 from sophrosyne.api.authcache import TokenCache
@@ -49,8 +51,10 @@ _DESCRIPTION = """\
 Alert-driven automation. Monitoring sends alerts; rules answer them with actions, run
 automatically or after confirmation; everything is audited.
 
-**Authentication**: `Authorization: Bearer <token>`. Scopes: `read` (every GET), `write`
-(every change; implies read), `ingest` (the two alert ingestion routes only).
+**Authentication**: `Authorization: Bearer <token>`, or the session cookie set by
+`POST /api/v1/auth/login`; changes made with the cookie also send `X-CSRF-Token`. Each route
+names the permission it needs: a user's come from their role (viewer, operator, admin); a
+token's from its scopes (`read`, `write`, `ingest`) within its owner's role.
 
 **Errors**: `{"detail": "message"}`, or for invalid input `{"detail": [{"loc": [...],
 "msg": "...", "type": "..."}]}` naming every wrong field; `loc` is the path inside the body,
@@ -73,6 +77,8 @@ _TAGS = [
     {"name": "tasks", "description": "Work for people: open, acknowledged, done, dismissed."},
     {"name": "knowledge", "description": "Runbook articles, and past fixes ranked by success."},
     {"name": "audit", "description": "Who did what, when (read only)."},
+    {"name": "auth", "description": "Log in and out, who am I, change your password."},
+    {"name": "users", "description": "People who log in, and their roles (admins)."},
     {"name": "tokens", "description": "API tokens."},
     {"name": "health", "description": "Probes for orchestrators and load balancers."},
     {"name": "metrics", "description": "Prometheus exposition."},
@@ -148,6 +154,8 @@ def create_app(
         runoutput.router,
         audit.router,
         tokens.router,
+        auth.router,
+        users.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

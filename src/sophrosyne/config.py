@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,6 +65,30 @@ class Settings(BaseSettings):
         le=300,
         description="How long a verified token is remembered in-process (0: never).",
     )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Mark the session cookie Secure: auto = when the request came over https.",
+    )
+    session_idle_seconds: float = Field(
+        default=3600.0, gt=0, description="A login session ends after this long without use."
+    )
+    session_lifetime_seconds: float = Field(
+        default=12 * 3600.0, gt=0, description="A login session ends this long after login."
+    )
+    token_default_days: int = Field(
+        default=90, ge=1, description="Expiry of a user's API token when none is asked for."
+    )
+    token_max_days: int = Field(
+        default=365, ge=1, description="The longest a user's API token may live."
+    )
+    init_admin_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the user 'admin' created at the first start, while no user "
+        "exists (it must be changed at the first login).",
+    )
+    init_admin_password_file: Path | None = Field(
+        default=None, description="File holding that password, instead of the variable."
+    )
 
     attachment_max_bytes: int = Field(
         default=5 * 1024 * 1024,
@@ -93,4 +117,10 @@ class Settings(BaseSettings):
     def _default_database(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'sophrosyne.db').resolve()}"
+        return self
+
+    @model_validator(mode="after")
+    def _token_days(self) -> Settings:
+        if self.token_default_days > self.token_max_days:
+            raise ValueError("token_default_days must not exceed token_max_days")
         return self

@@ -12,12 +12,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sophrosyne.api import access
 from sophrosyne.app import create_app
 from sophrosyne.config import Settings
+from sophrosyne.domains.accounts import passwords, sessions, users
 from sophrosyne.domains.accounts import service as accounts
+from sophrosyne.domains.accounts.models import User
 from sophrosyne.domains.accounts.schemas import Scope, TokenCreate
 from sophrosyne.metrics import Metrics
-from tests.api.helpers import Api, Tokens, fixture_bytes
+from tests.api.helpers import PASSWORD, Api, Browser, Clock, Tokens, fixture_bytes
 
 
 @pytest.fixture
@@ -86,3 +89,63 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def api(client: TestClient, tokens: Tokens) -> Api:
     return Api(client, tokens.write)
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """The argon2id hash of ``PASSWORD``, computed once: hashing costs ~100 ms."""
+    return passwords.hash_password(PASSWORD)
+
+
+class People:
+    """Users of every role (``root`` admin, ``olga`` operator, ``vera`` viewer), all with
+    ``PASSWORD``, and browsers logged in as them without paying for argon2 each time."""
+
+    def __init__(self, app: FastAPI, sessions_: sessionmaker[Session], password_hash: str) -> None:
+        self.app = app
+        self.sessions = sessions_
+        self.password_hash = password_hash
+        for name, role in (("root", "admin"), ("olga", "operator"), ("vera", "viewer")):
+            self.add(name, role)
+
+    def add(self, name: str, role: str, **kw: object) -> None:
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:
+            session.add(
+                User(
+                    username=name,
+                    display_name=name,
+                    role=role,
+                    password_hash=self.password_hash,
+                    must_change_password=bool(kw.get("must_change_password", False)),
+                    failed_logins=0,
+                    disabled=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def browser(self, name: str, base_url: str = "http://testserver") -> Browser:
+        state = self.app.state.sophrosyne
+        with self.sessions.begin() as session:
+            started = sessions.start(
+                session,
+                users.get_by_username(session, name),
+                now=state.clock(),
+                lifetime=access.lifetime(state.settings),
+                idle=access.idle_timeout(state.settings),
+            )
+        return Browser(self.app, base_url).adopt(started.session_id, started.row.csrf_token)
+
+
+@pytest.fixture
+def people(app: FastAPI, session_factory: sessionmaker[Session], password_hash: str) -> People:
+    return People(app, session_factory, password_hash)
+
+
+@pytest.fixture
+def clock(app: FastAPI) -> Clock:
+    """The application's clock, moved by hand."""
+    fake = Clock(datetime.now(UTC))
+    app.state.sophrosyne.clock = fake
+    return fake

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
@@ -82,3 +84,58 @@ def loc_of(response: httpx.Response) -> list[list[Any]]:
     """The ``loc`` of every error in a 422 reply."""
     assert response.status_code == 422, response.text
     return [e["loc"] for e in response.json()["detail"]]
+
+
+SESSION_COOKIE = "sophrosyne_session"
+LOGIN_URL = "/api/v1/auth/login"
+#: The password of every user the API tests make (see ``people`` in conftest).
+PASSWORD = "correct horse battery staple"
+
+
+class Clock:
+    """A clock the tests move by hand (``AppState.clock``)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+class Browser:
+    """A person's client: keeps the session cookie, and sends the CSRF token on changes."""
+
+    def __init__(self, app: FastAPI, base_url: str = "http://testserver") -> None:
+        self.client = TestClient(app, base_url=base_url)
+        self.csrf: str | None = None
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        r = self.client.post(LOGIN_URL, json={"username": username, "password": password})
+        if r.status_code == 200:
+            self.csrf = r.json()["csrf_token"]
+        return r
+
+    def adopt(self, session_id: str, csrf: str) -> Browser:
+        """Use a session made directly in the database (no password hashing)."""
+        self.client.cookies.set(SESSION_COOKIE, session_id)
+        self.csrf = csrf
+        return self
+
+    def request(self, method: str, url: str, *, csrf: bool = True, **kw: Any) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}) or {})
+        if csrf and self.csrf:
+            headers.setdefault("X-CSRF-Token", self.csrf)
+        response: httpx.Response = self.client.request(method, url, headers=headers, **kw)
+        return response
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kw)

@@ -195,3 +195,55 @@ def test_no_initial_admin_once_any_user_exists(session: Session, now: datetime) 
     _create(session, now, name="viewer1")
     assert not users.ensure_initial_admin(session, init_secret=PASSWORD, now=now)
     assert [u.username for u in users.list_all(session)] == ["viewer1"]
+
+
+def test_check_then_settle_in_separate_transactions(session: Session, now: datetime) -> None:
+    """The login route checks the password reading only and settles it in a write
+    transaction; a failure is counted there, and a password changed in between voids the
+    check (refused, not counted)."""
+    _create(session, now)
+    wrong = users.check_password(session, "ALICE", "wrong password")
+    assert (wrong.username, wrong.ok) == ("alice", False)
+    assert "wrong password" not in repr(wrong)
+    session.rollback()
+    with pytest.raises(Unauthorized):
+        users.settle(session, wrong, now=now)
+    session.commit()
+    assert users.get_by_username(session, "alice").failed_logins == 1
+
+    right = users.check_password(session, "alice", PASSWORD)
+    assert right.ok
+    users.change_password(session, users.get_by_username(session, "alice"), PASSWORD, NEW, now=now)
+    session.commit()
+    with pytest.raises(Unauthorized):
+        users.settle(session, right, now=now)
+    assert users.get_by_username(session, "alice").failed_logins == 1
+
+    nobody = users.check_password(session, "nobody", PASSWORD)
+    assert (nobody.user_id, nobody.ok) == (None, False)
+    with pytest.raises(Unauthorized):
+        users.settle(session, nobody, now=now)
+    user = users.settle(session, users.check_password(session, "alice", NEW), now=now)
+    assert user.failed_logins == 0 and user.last_login_at == now
+
+
+def test_update_profile_reports_what_changed(session: Session, now: datetime) -> None:
+    _create(session, now, display_name="Alice")
+    user = users.get_by_username(session, "alice")
+    later = now + timedelta(minutes=1)
+    assert users.update_profile(session, user, display_name="Alice", now=later) == {}
+    assert user.updated_at == now
+    changed = users.update_profile(
+        session, user, display_name="Alice B.", email="a@example.org", now=later
+    )
+    assert changed == {"display_name": "Alice B.", "email": "a@example.org"}
+    assert (user.display_name, user.email, user.updated_at) == ("Alice B.", "a@example.org", later)
+
+
+def test_change_password_names_the_field_it_is_told(session: Session, now: datetime) -> None:
+    _create(session, now)
+    user = users.get_by_username(session, "alice")
+    for new in ("short", PASSWORD):
+        with pytest.raises(ValidationFailed) as info:
+            users.change_password(session, user, PASSWORD, new, now=now, field="new_password")
+        assert info.value.errors[0].loc == ("new_password",)

@@ -86,9 +86,15 @@ def test_roles_map_to_permissions_and_scopes() -> None:
         Permission.EDIT_KNOWLEDGE,
     }
     assert not roles.allows(Role.OPERATOR, Permission.MANAGE_USERS)
-    assert roles.permissions(Role.VIEWER) == {Permission.READ}
+    assert not roles.allows(Role.OPERATOR, Permission.EDIT_CATALOG)
+    assert not roles.allows(Role.OPERATOR, Permission.MANAGE_SECRETS)
+    assert roles.permissions(Role.VIEWER) == {
+        Permission.READ,
+        Permission.ACCOUNT,
+        Permission.OWN_TOKENS,
+    }
     assert roles.token_scopes(Role.VIEWER) == {Scope.READ}
-    assert roles.token_scopes(Role.OPERATOR) == {Scope.READ, Scope.WRITE}
+    assert roles.token_scopes(Role.OPERATOR) == set(Scope)
     assert roles.token_scopes(Role.ADMIN) == set(Scope)
     with pytest.raises(ValueError, match="root"):
         roles.permissions("root")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from sophrosyne.api.deps import Reader, State, as_utc
+from sophrosyne.api.deps import Principal, State, as_utc, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.schemas import DEFAULT_LIMIT, MAX_LIMIT, AlertDetail, Page, next_cursor
 from sophrosyne.domains.alerts import service as alerts
@@ -39,7 +39,7 @@ def _matchers(texts: list[str]) -> tuple[Matcher, ...]:
 @router.get("", response_model=Page[AlertOut], summary="Search alerts")
 def list_alerts(
     *,
-    _principal: Reader,
+    _principal: Annotated[Principal, permit("alerts.read")],
     state: State,
     status: Literal["firing", "resolved"] | None = None,
     severity: str | None = None,
@@ -83,7 +83,9 @@ def list_alerts(
     summary="One alert, with its history, rule decisions and runs",
     responses={404: {"description": "No such alert"}},
 )
-def get_alert(alert_id: int, _principal: Reader, state: State) -> AlertDetail:
+def get_alert(
+    alert_id: int, _principal: Annotated[Principal, permit("alerts.read")], state: State
+) -> AlertDetail:
     """``decisions`` say why each matching rule did or did not lead to a run (``enqueued``,
     ``awaiting_confirmation``, ``cooldown``, ``template_error``…). Needs scope ``read``."""
     with state.reading() as session:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from sophrosyne.api.deps import Reader, State, as_utc
+from sophrosyne.api.deps import Principal, State, as_utc, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.schemas import DEFAULT_LIMIT, MAX_LIMIT, Page, next_cursor
 from sophrosyne.domains.audit import service as audit
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
 @router.get("", response_model=Page[AuditOut], summary="Search the audit log")
 def list_audit(
     *,
-    _principal: Reader,
+    _principal: Annotated[Principal, permit("audit.read")],
     state: State,
     actor: Annotated[str | None, Query(description="e.g. token:ci or rule:restart-web")] = None,
     action: Annotated[str | None, Query(description="e.g. action.created")] = None,

@@ -4,12 +4,12 @@ them answers 409."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy.orm import Session
 
-from sophrosyne.api.deps import Reader, State, Writer
+from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.state import utcnow
 from sophrosyne.domains.accounts.service import Principal
@@ -50,14 +50,18 @@ def _audit(
 
 
 @actions_router.get("", response_model=list[ActionOut], summary="List actions")
-def list_actions(_principal: Reader, state: State) -> list[ActionOut]:
+def list_actions(
+    _principal: Annotated[Principal, permit("actions.read")], state: State
+) -> list[ActionOut]:
     """Needs scope ``read``."""
     with state.reading() as session:
         return [ActionOut.model_validate(a) for a in actions.list_all(session)]
 
 
 @actions_router.get("/{name}", response_model=ActionOut, summary="One action", responses=_NOT_FOUND)
-def get_action(name: str, _principal: Reader, state: State) -> ActionOut:
+def get_action(
+    name: str, _principal: Annotated[Principal, permit("actions.read")], state: State
+) -> ActionOut:
     """Needs scope ``read``."""
     with state.reading() as session:
         return ActionOut.model_validate(actions.get_by_name(session, name))
@@ -70,7 +74,9 @@ def get_action(name: str, _principal: Reader, state: State) -> ActionOut:
     summary="Create an action",
     responses={**_CONFLICT, **_INVALID},
 )
-def create_action(spec: ActionSpec, principal: Writer, state: State) -> ActionOut:
+def create_action(
+    spec: ActionSpec, principal: Annotated[Principal, permit("actions.edit")], state: State
+) -> ActionOut:
     """Argv elements are templates over ``params.NAME`` only; each renders to exactly one
     argument and the command runs without a shell. Needs scope ``write``."""
     with state.transaction() as session:
@@ -85,7 +91,12 @@ def create_action(spec: ActionSpec, principal: Writer, state: State) -> ActionOu
     summary="Replace an action's definition",
     responses={**_NOT_FOUND, **_CONFLICT, **_INVALID},
 )
-def update_action(name: str, spec: ActionSpec, principal: Writer, state: State) -> ActionOut:
+def update_action(
+    name: str,
+    spec: ActionSpec,
+    principal: Annotated[Principal, permit("actions.edit")],
+    state: State,
+) -> ActionOut:
     """The body's ``name`` must equal the path's (actions are not renamed). Needs ``write``."""
     with state.transaction() as session:
         action = actions.update(session, name, spec, now=utcnow())
@@ -100,7 +111,9 @@ def update_action(name: str, spec: ActionSpec, principal: Writer, state: State) 
     summary="Delete an action",
     responses={**_NOT_FOUND, **_CONFLICT},
 )
-def delete_action(name: str, principal: Writer, state: State) -> Response:
+def delete_action(
+    name: str, principal: Annotated[Principal, permit("actions.edit")], state: State
+) -> Response:
     """Refused (409) while rules use it. Past runs keep their record. Needs scope ``write``."""
     with state.transaction() as session:
         spec = actions.to_spec(actions.get_by_name(session, name))
@@ -113,14 +126,18 @@ def delete_action(name: str, principal: Writer, state: State) -> Response:
 
 
 @rules_router.get("", response_model=list[RuleOut], summary="List rules")
-def list_rules(_principal: Reader, state: State) -> list[RuleOut]:
+def list_rules(
+    _principal: Annotated[Principal, permit("rules.read")], state: State
+) -> list[RuleOut]:
     """Needs scope ``read``."""
     with state.reading() as session:
         return [rules.to_out(session, r) for r in rules.list_all(session)]
 
 
 @rules_router.get("/{name}", response_model=RuleOut, summary="One rule", responses=_NOT_FOUND)
-def get_rule(name: str, _principal: Reader, state: State) -> RuleOut:
+def get_rule(
+    name: str, _principal: Annotated[Principal, permit("rules.read")], state: State
+) -> RuleOut:
     """Needs scope ``read``."""
     with state.reading() as session:
         return rules.to_out(session, rules.get_by_name(session, name))
@@ -133,7 +150,9 @@ def get_rule(name: str, _principal: Reader, state: State) -> RuleOut:
     summary="Create a rule",
     responses={**_CONFLICT, **_INVALID},
 )
-def create_rule(spec: RuleSpec, principal: Writer, state: State) -> RuleOut:
+def create_rule(
+    spec: RuleSpec, principal: Annotated[Principal, permit("rules.edit")], state: State
+) -> RuleOut:
     """``action`` must name an existing action (else 422 at ``loc: ["action"]``);
     ``parameters`` are templates over ``labels``, ``annotations`` and ``alert``.
     Needs scope ``write``."""
@@ -149,7 +168,9 @@ def create_rule(spec: RuleSpec, principal: Writer, state: State) -> RuleOut:
     summary="Replace a rule's definition",
     responses={**_NOT_FOUND, **_CONFLICT, **_INVALID},
 )
-def update_rule(name: str, spec: RuleSpec, principal: Writer, state: State) -> RuleOut:
+def update_rule(
+    name: str, spec: RuleSpec, principal: Annotated[Principal, permit("rules.edit")], state: State
+) -> RuleOut:
     """The body's ``name`` must equal the path's (rules are not renamed). Needs ``write``."""
     with state.transaction() as session:
         rule = rules.update(session, name, spec, now=utcnow())
@@ -164,7 +185,9 @@ def update_rule(name: str, spec: RuleSpec, principal: Writer, state: State) -> R
     summary="Delete a rule",
     responses={**_NOT_FOUND, **_CONFLICT},
 )
-def delete_rule(name: str, principal: Writer, state: State) -> Response:
+def delete_rule(
+    name: str, principal: Annotated[Principal, permit("rules.edit")], state: State
+) -> Response:
     """Needs scope ``write``."""
     with state.transaction() as session:
         current = rules.to_out(session, rules.get_by_name(session, name))

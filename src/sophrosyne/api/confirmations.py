@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from sophrosyne.api.deps import Reader, State, Writer
+from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.schemas import DEFAULT_LIMIT, MAX_LIMIT, Page, next_cursor
 from sophrosyne.api.state import utcnow
+from sophrosyne.domains.accounts import service as accounts
 from sophrosyne.domains.accounts.service import Principal
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.confirmations import service as confirmations
@@ -23,14 +25,21 @@ from sophrosyne.domains.runs.states import RunState
 router = APIRouter(tags=["confirmations"], responses=ERROR_RESPONSES)
 
 
-def approver_of(principal: Principal) -> confirmations.Approver:
-    return confirmations.Approver(actor=principal.actor, role=getattr(principal, "role", None))
+def approver_of(session: Session, principal: Principal) -> confirmations.Approver:
+    return confirmations.Approver(
+        actor=principal.actor,
+        role=principal.role,
+        identities=accounts.identities(session, principal),
+    )
+
+
+Approving = Annotated[Principal, permit("runs.approve")]
 
 
 @router.get("/confirmations", response_model=Page[ConfirmationOut], summary="Runs awaiting people")
 def queue(
     *,
-    _principal: Reader,
+    _principal: Annotated[Principal, permit("confirmations.read")],
     state: State,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     before_id: Annotated[int | None, Query(ge=1, description="Keyset paging cursor.")] = None,
@@ -53,7 +62,9 @@ def queue(
         409: {"description": "Not waiting, expired, already approved by you, or the pin differs"},
     },
 )
-def approve(run_id: int, req: ApproveRequest, principal: Writer, state: State) -> ConfirmationOut:
+def approve(
+    run_id: int, req: ApproveRequest, principal: Approving, state: State
+) -> ConfirmationOut:
     """Give the ``pin`` you reviewed: if what will run changed, the approval is refused. The
     run is queued once approvals for its current pin reach the action's quorum."""
     now = utcnow()
@@ -61,7 +72,7 @@ def approve(run_id: int, req: ApproveRequest, principal: Writer, state: State) -
         verdict = confirmations.approve(
             session,
             run_id,
-            approver=approver_of(principal),
+            approver=approver_of(session, principal),
             pin=req.pin,
             comment=req.comment,
             now=now,
@@ -94,12 +105,12 @@ def approve(run_id: int, req: ApproveRequest, principal: Writer, state: State) -
     summary="Reject a run awaiting confirmation",
     responses={409: {"description": "The run is not waiting for confirmation"}},
 )
-def reject(run_id: int, req: RejectRequest, principal: Writer, state: State) -> ConfirmationOut:
+def reject(run_id: int, req: RejectRequest, principal: Approving, state: State) -> ConfirmationOut:
     """Final: the run becomes ``rejected`` with your reason."""
     now = utcnow()
     with state.transaction() as session:
         run = confirmations.reject(
-            session, run_id, approver=approver_of(principal), reason=req.reason, now=now
+            session, run_id, approver=approver_of(session, principal), reason=req.reason, now=now
         )
         audit.record(
             session,

@@ -1,31 +1,37 @@
-"""Dependencies shared by the routes: the application state and bearer-token authentication.
+"""Dependencies shared by the routes: the application state, and the permission every route
+declares.
 
-Scopes: ``read`` routes accept read or write tokens (write implies read), mutations need
-``write``, and the two ingest routes accept ``ingest`` or ``write``. A token holding only
-``ingest`` is refused on everything else.
+Each route under ``/api/v1`` names the activity it performs, once, as a dependency::
+
+    def start_run(..., principal: Annotated[Principal, permit("runs.create")]) -> ...
+    @router.post("/auth/login", dependencies=[public("auth.login")])
+
+``domains.accounts.roles.ACTIVITIES`` maps each activity to the permission it needs; an
+unknown activity fails at import. A route that declares neither is caught by the test that
+walks every route of the application.
+
+A refusal is 401 when there are no valid credentials, and 403 naming the missing permission
+otherwise; every 403 is audited (``auth.denied``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
-from fastapi import Depends, Request
+import fastapi.routing
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials
 
-from sophrosyne.api.state import AppState, utcnow
-from sophrosyne.domains.accounts import service as accounts
-from sophrosyne.domains.accounts.schemas import Scope
-from sophrosyne.domains.accounts.service import Principal
-from sophrosyne.errors import Forbidden, Unauthorized
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="An API token: `Authorization: Bearer sph_…`. Create one with "
-    "`POST /api/v1/tokens` or the CLI.",
-)
+from sophrosyne.api import access
+from sophrosyne.api.state import AppState
+from sophrosyne.domains.accounts import roles
+from sophrosyne.domains.accounts.principal import Principal
+from sophrosyne.domains.accounts.roles import Permission
 
 
 async def get_state(request: Request) -> AppState:
@@ -35,44 +41,112 @@ async def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-def _authenticate(state: AppState, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    if credentials is None or not credentials.credentials:
-        raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    now = utcnow()
-    # Read-only, so authenticating never takes SQLite's write lock; last_used_at is written
-    # in a short transaction of its own at most once a minute per token.
-    with state.reading() as session:
-        principal, due = accounts.identify(session, credentials.credentials, now=now)
-    if due:
-        with state.transaction() as session:
-            accounts.touch(session, principal.name, now=now)
-    return principal
+class Permit:
+    """The check of one activity: FastAPI calls it, the route tests read ``activity``."""
 
+    def __init__(self, activity: str) -> None:
+        if activity not in roles.ACTIVITIES:
+            raise KeyError(f"unknown activity {activity!r}: add it to roles.ACTIVITIES")
+        self.activity = activity
+        self.permission: Permission = roles.ACTIVITIES[activity]
 
-def require(*any_of: Scope) -> Callable[..., Awaitable[Principal]]:
-    """A dependency giving the caller's ``Principal`` if its token has one of ``any_of``."""
-    wanted = ", ".join(s.value for s in any_of)
+    def refusal(self, principal: Principal) -> str | None:
+        """Why ``principal`` may not perform this activity, or ``None``."""
+        if self.activity in roles.SESSION_ONLY and principal.kind != "session":
+            return (
+                f"{self.activity} needs a login session (POST /api/v1/auth/login); "
+                "an API token cannot log out or change a password"
+            )
+        if principal.must_change_password and self.activity not in roles.BEFORE_PASSWORD_CHANGE:
+            return (
+                f"the password of {principal.username!r} must be changed first "
+                "(POST /api/v1/auth/password); until then only /auth/me, /auth/password "
+                "and /auth/logout are allowed"
+            )
+        if not principal.can(self.permission):
+            return (
+                f"permission {self.permission.value!r} is needed ({self.activity}); "
+                f"{principal.describe()} does not have it"
+            )
+        return None
 
-    async def dependency(
+    async def __call__(
+        self,
+        request: Request,
         state: State,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(access.bearer)],
+        cookie: Annotated[str | None, Depends(access.session_cookie)],
     ) -> Principal:
-        # Async, so a remembered token costs no trip to the threadpool (or the database).
-        secret = credentials.credentials if credentials else ""
-        principal = state.tokens.get(secret, utcnow()) if secret else None
-        if principal is None:
-            principal = await run_in_threadpool(_authenticate, state, credentials)
-            state.tokens.put(secret, principal, utcnow())
-        if not any(principal.allows(scope) for scope in any_of):
-            raise Forbidden(f"this token lacks the scope this route needs ({wanted})")
-        return principal
+        caller = await access.identify(request, state, credentials, cookie)
+        reason = caller.refusal or self.refusal(caller.principal)
+        if reason is not None:
+            detail: dict[str, object] = {
+                "activity": self.activity,
+                "permission": self.permission.value,
+            }
+            raise await run_in_threadpool(
+                access.deny, state, request, caller.principal, reason, detail
+            )
+        return caller.principal
 
-    return dependency
+
+class Public:
+    """Declares an activity open to anyone (``roles.PUBLIC_ACTIVITIES``); checks nothing."""
+
+    def __init__(self, activity: str) -> None:
+        if activity not in roles.PUBLIC_ACTIVITIES:
+            raise KeyError(f"{activity!r} is not in roles.PUBLIC_ACTIVITIES")
+        self.activity = activity
+
+    async def __call__(self) -> None:
+        return None
 
 
-Reader = Annotated[Principal, Depends(require(Scope.READ))]
-Writer = Annotated[Principal, Depends(require(Scope.WRITE))]
-Ingester = Annotated[Principal, Depends(require(Scope.INGEST, Scope.WRITE))]
+def permit(activity: str) -> Any:
+    """``Depends`` on the check of ``activity``: gives the caller's ``Principal``."""
+    return Depends(Permit(activity))
+
+
+def public(activity: str) -> Any:
+    """``Depends`` on nothing, declaring that ``activity`` needs no credentials."""
+    return Depends(Public(activity))
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route of an application as it is served: full path, methods, declared activity."""
+
+    path: str
+    methods: frozenset[str]
+    route: APIRoute
+    declared: Permit | Public | None
+
+
+def api_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every FastAPI route of ``app`` with the path it is served at (routers included)."""
+    # Newer FastAPI keeps included routers as such; iter_route_contexts flattens them.
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    found: list[RouteInfo] = []
+    for context in flatten(app.routes) if flatten else app.routes:
+        route = getattr(context, "original_route", context)
+        if not isinstance(route, APIRoute):
+            continue
+        dependant = getattr(context, "dependant", None) or route.dependant
+        methods = frozenset(getattr(context, "methods", None) or route.methods or ())
+        path = getattr(context, "path", None) or route.path
+        found.append(RouteInfo(path, methods, route, _declared(dependant)))
+    return found
+
+
+def _declared(dependant: Dependant) -> Permit | Public | None:
+    """The activity a route declares (through ``permit`` or ``public``), if any."""
+    pending = list(dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, Permit | Public):
+            return dependant.call
+        pending.extend(dependant.dependencies)
+    return None
 
 
 async def raw_body(request: Request) -> bytes:
@@ -88,3 +162,17 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+__all__ = [
+    "Permit",
+    "Principal",
+    "Public",
+    "RawBody",
+    "RouteInfo",
+    "State",
+    "api_routes",
+    "as_utc",
+    "permit",
+    "public",
+]

@@ -40,8 +40,8 @@ log = get_logger(__name__)
 
 #: The auth failures every protected route can answer, for the OpenAPI document.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, unknown, revoked or expired bearer token"},
-    403: {"description": "The token lacks the scope this route needs"},
+    401: {"description": "No valid credentials: token unknown, revoked or expired; session ended"},
+    403: {"description": "Lacks the permission named in the message (or X-CSRF-Token)"},
 }
 
 _READ_ONLY_HINT = (

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from sophrosyne.api.deps import Ingester, RawBody, State
+from sophrosyne.api.deps import RawBody, State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES, from_pydantic, parse_json
 from sophrosyne.api.openapi import json_body, ref
 from sophrosyne.api.state import AppState, utcnow
@@ -127,7 +127,9 @@ def parse_generic(body: bytes) -> list[GenericAlert]:
         ref(AlertmanagerPayload), "Alertmanager's webhook body, exactly as Alertmanager sends it."
     ),
 )
-async def alertmanager_webhook(principal: Ingester, body: RawBody, state: State) -> IngestReply:
+async def alertmanager_webhook(
+    principal: Annotated[Principal, permit("alerts.ingest")], body: RawBody, state: State
+) -> IngestReply:
     """Point an Alertmanager ``webhook_configs`` receiver here, with a bearer token that has
     the ``ingest`` (or ``write``) scope. Alertmanager's fingerprints are kept verbatim.
     Needs scope ``ingest`` or ``write``."""
@@ -164,7 +166,9 @@ async def alertmanager_webhook(principal: Ingester, body: RawBody, state: State)
         "One alert object, or a non-empty JSON array of them.",
     ),
 )
-async def send_alerts(principal: Ingester, body: RawBody, state: State) -> IngestReply:
+async def send_alerts(
+    principal: Annotated[Principal, permit("alerts.ingest")], body: RawBody, state: State
+) -> IngestReply:
     """Send one alert, or a batch as a JSON array.
 
     A batch is **all-or-nothing**: if any alert in it is invalid, the reply is 422 listing

@@ -8,12 +8,12 @@ a script, an event handler or a ``javascript:`` link is refused (422 at ``body``
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy.orm import Session
 
-from sophrosyne.api.deps import Reader, State, Writer
+from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.refusals import audited_refusal
 from sophrosyne.api.state import utcnow
@@ -24,6 +24,9 @@ from sophrosyne.domains.fixes import service as fixes
 from sophrosyne.domains.fixes.schemas import FixRanking
 from sophrosyne.domains.knowledge import service as knowledge
 from sophrosyne.domains.knowledge.schemas import ArticleOut, ArticleSpec
+
+Reading = Annotated[Principal, permit("knowledge.read")]
+Changing = Annotated[Principal, permit("knowledge.edit")]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No article of that slug"}}
 _CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -53,7 +56,7 @@ def _audit(
 
 @router.get("", response_model=list[ArticleOut], summary="List runbook articles")
 def list_articles(
-    _principal: Reader,
+    _principal: Reading,
     state: State,
     action: str | None = None,
     recommendation: str | None = None,
@@ -70,7 +73,7 @@ def list_articles(
 
 
 @router.get("/overdue", response_model=list[ArticleOut], summary="Articles overdue for review")
-def overdue_articles(_principal: Reader, state: State) -> list[ArticleOut]:
+def overdue_articles(_principal: Reading, state: State) -> list[ArticleOut]:
     """Articles whose ``review_by`` date (UTC) has passed, the longest overdue first.
     Needs scope ``read``."""
     today = utcnow().date()
@@ -79,7 +82,7 @@ def overdue_articles(_principal: Reader, state: State) -> list[ArticleOut]:
 
 
 @router.get("/{slug}", response_model=ArticleOut, summary="One article", responses=_NOT_FOUND)
-def get_article(slug: str, _principal: Reader, state: State) -> ArticleOut:
+def get_article(slug: str, _principal: Reading, state: State) -> ArticleOut:
     """``body_html`` is the sanitised HTML. Needs scope ``read``."""
     with state.reading() as session:
         return knowledge.to_out(knowledge.get_by_slug(session, slug), today=utcnow().date())
@@ -92,7 +95,7 @@ def get_article(slug: str, _principal: Reader, state: State) -> ArticleOut:
     summary="Create an article",
     responses={**_CONFLICT, **_INVALID},
 )
-def create_article(spec: ArticleSpec, principal: Writer, state: State) -> ArticleOut:
+def create_article(spec: ArticleSpec, principal: Changing, state: State) -> ArticleOut:
     """Needs scope ``write``."""
     with (
         audited_refusal(
@@ -111,7 +114,7 @@ def create_article(spec: ArticleSpec, principal: Writer, state: State) -> Articl
     summary="Replace an article",
     responses={**_NOT_FOUND, **_CONFLICT, **_INVALID},
 )
-def update_article(slug: str, spec: ArticleSpec, principal: Writer, state: State) -> ArticleOut:
+def update_article(slug: str, spec: ArticleSpec, principal: Changing, state: State) -> ArticleOut:
     """The body's ``slug`` must equal the path's. Needs scope ``write``."""
     with (
         audited_refusal(
@@ -131,7 +134,7 @@ def update_article(slug: str, spec: ArticleSpec, principal: Writer, state: State
     summary="Delete an article",
     responses={**_NOT_FOUND, **_CONFLICT},
 )
-def delete_article(slug: str, principal: Writer, state: State) -> Response:
+def delete_article(slug: str, principal: Changing, state: State) -> Response:
     """Needs scope ``write``."""
     with state.transaction() as session:
         spec = knowledge.to_spec(knowledge.get_by_slug(session, slug))
@@ -146,7 +149,7 @@ def delete_article(slug: str, principal: Writer, state: State) -> Response:
     summary="Runbook articles about an alert",
     responses={404: {"description": "No such alert"}},
 )
-def alert_articles(alert_id: int, _principal: Reader, state: State) -> list[ArticleOut]:
+def alert_articles(alert_id: int, _principal: Reading, state: State) -> list[ArticleOut]:
     """Articles whose matchers all match the alert's labels. Needs scope ``read``."""
     today = utcnow().date()
     with state.reading() as session:
@@ -160,7 +163,7 @@ def alert_articles(alert_id: int, _principal: Reader, state: State) -> list[Arti
     summary="Past fixes for alerts like this one, best first",
     responses={404: {"description": "No such alert"}},
 )
-def alert_fixes(alert_id: int, _principal: Reader, state: State) -> FixRanking:
+def alert_fixes(alert_id: int, _principal: Reading, state: State) -> FixRanking:
     """Every action run (succeeded) and task done for an alert with the same signature (the
     alert name and the labels in ``SOPHROSYNE_FIX_SIGNATURE_LABELS``), judged by whether the
     alert resolved within ``SOPHROSYNE_FIX_WINDOW_SECONDS`` after the fix began. Ranked by the

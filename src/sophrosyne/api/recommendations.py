@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from sophrosyne.api.deps import Reader, State, Writer
+from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.refusals import audited_refusal
 from sophrosyne.api.state import AppState, utcnow
@@ -29,6 +29,9 @@ from sophrosyne.domains.recommendations.schemas import (
     RecommendationSpec,
 )
 from sophrosyne.domains.recommendations.storage import AttachmentStore
+
+Reading = Annotated[Principal, permit("recommendations.read")]
+Changing = Annotated[Principal, permit("recommendations.edit")]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No object of that name"}}
 _CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -82,7 +85,7 @@ def _prune(state: AppState, digests: list[str]) -> None:
 
 
 @router.get("", response_model=list[RecommendationOut], summary="List recommendations")
-def list_recommendations(_principal: Reader, state: State) -> list[RecommendationOut]:
+def list_recommendations(_principal: Reading, state: State) -> list[RecommendationOut]:
     """Needs scope ``read``."""
     with state.reading() as session:
         return [recommendations.to_out(session, r) for r in recommendations.list_all(session)]
@@ -91,7 +94,7 @@ def list_recommendations(_principal: Reader, state: State) -> list[Recommendatio
 @router.get(
     "/{name}", response_model=RecommendationOut, summary="One recommendation", responses=_NOT_FOUND
 )
-def get_recommendation(name: str, _principal: Reader, state: State) -> RecommendationOut:
+def get_recommendation(name: str, _principal: Reading, state: State) -> RecommendationOut:
     """``instructions_html`` is the sanitised HTML. Needs scope ``read``."""
     with state.reading() as session:
         return recommendations.to_out(session, recommendations.get_by_name(session, name))
@@ -105,7 +108,7 @@ def get_recommendation(name: str, _principal: Reader, state: State) -> Recommend
     responses={**_CONFLICT, **_INVALID},
 )
 def create_recommendation(
-    spec: RecommendationSpec, principal: Writer, state: State
+    spec: RecommendationSpec, principal: Changing, state: State
 ) -> RecommendationOut:
     """``title`` and ``instructions`` are templates over ``params.NAME``. Instructions are
     Markdown (or HTML with ``instructions_format: html``) and refused (422 at
@@ -133,7 +136,7 @@ def create_recommendation(
     responses={**_NOT_FOUND, **_CONFLICT, **_INVALID},
 )
 def update_recommendation(
-    name: str, spec: RecommendationSpec, principal: Writer, state: State
+    name: str, spec: RecommendationSpec, principal: Changing, state: State
 ) -> RecommendationOut:
     """The body's ``name`` must equal the path's; attachments are kept. Needs ``write``."""
     with (
@@ -158,7 +161,7 @@ def update_recommendation(
     summary="Delete a recommendation and its attachments",
     responses={**_NOT_FOUND, **_CONFLICT},
 )
-def delete_recommendation(name: str, principal: Writer, state: State) -> Response:
+def delete_recommendation(name: str, principal: Changing, state: State) -> Response:
     """Tasks opened from it keep what they were told. Needs scope ``write``."""
     with state.transaction() as session:
         spec = recommendations.to_spec(recommendations.get_by_name(session, name))
@@ -183,7 +186,7 @@ def delete_recommendation(name: str, principal: Writer, state: State) -> Respons
 def upload_attachment(
     name: str,
     file: Annotated[UploadFile, File(description="The file (multipart/form-data).")],
-    principal: Writer,
+    principal: Changing,
     state: State,
 ) -> AttachmentOut:
     """Plain text (.txt, .log, .md), PDF, PNG or JPEG, up to ``attachment_max_bytes``. The
@@ -232,7 +235,7 @@ def upload_attachment(
     responses={**_NOT_FOUND, 200: {"description": "The file, as a download"}},
 )
 def download_attachment(
-    name: str, attachment_id: int, _principal: Reader, state: State
+    name: str, attachment_id: int, _principal: Reading, state: State
 ) -> FileResponse:
     """Served as a download (``Content-Disposition: attachment``) with ``nosniff`` and a
     sandboxing Content-Security-Policy, so a browser never renders or runs it.
@@ -256,7 +259,7 @@ def download_attachment(
     summary="Remove an attachment",
     responses=_NOT_FOUND,
 )
-def delete_attachment(name: str, attachment_id: int, principal: Writer, state: State) -> Response:
+def delete_attachment(name: str, attachment_id: int, principal: Changing, state: State) -> Response:
     """Needs scope ``write``."""
     with state.transaction() as session:
         row = recommendations.remove_attachment(session, name, attachment_id)

@@ -18,9 +18,10 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from sophrosyne.api.deps import Reader, State
+from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.state import AppState
+from sophrosyne.domains.accounts.service import Principal
 from sophrosyne.domains.runs import output
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.schemas import RunOutputChunk, RunOutputPage
@@ -81,7 +82,7 @@ def _read(app: AppState, run_id: int, after: int, limit: int = MAX_CHUNKS) -> _S
 )
 def get_output(
     run_id: int,
-    _principal: Reader,
+    _principal: Annotated[Principal, permit("runs.read")],
     state: State,
     after: Annotated[int, Query(ge=0, description="Return chunks with a greater seq.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_CHUNKS)] = DEFAULT_CHUNKS,
@@ -111,7 +112,7 @@ def get_output(
 async def stream(
     run_id: int,
     request: Request,
-    _principal: Reader,
+    _principal: Annotated[Principal, permit("runs.read")],
     state: State,
     after: Annotated[int, Query(ge=0, description="Start after this chunk.")] = 0,
     last_event_id: Annotated[

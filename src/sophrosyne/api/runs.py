@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sophrosyne.api.deps import Reader, State, Writer
+from sophrosyne.api.deps import Principal, State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.schemas import DEFAULT_LIMIT, MAX_LIMIT, Page, next_cursor
 from sophrosyne.api.state import utcnow
+from sophrosyne.domains.accounts import service as accounts
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.confirmations import service as confirmations
 from sophrosyne.domains.runs import service as runs
@@ -36,7 +37,12 @@ router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
         422: {"description": "A parameter is missing, unknown or invalid (loc: params.NAME)"},
     },
 )
-def start_run(name: str, req: ManualRunRequest, principal: Writer, state: State) -> RunOut:
+def start_run(
+    name: str,
+    req: ManualRunRequest,
+    principal: Annotated[Principal, permit("runs.create")],
+    state: State,
+) -> RunOut:
     """Parameters are validated against the action's typed parameters and each one becomes
     exactly one literal argument; the command runs without a shell. The run is queued at once.
     Needs scope ``write``."""
@@ -48,6 +54,8 @@ def start_run(name: str, req: ManualRunRequest, principal: Writer, state: State)
             targets=req.targets,
             selector=req.selector,
             actor=principal.actor,
+            role=principal.role,
+            identities=accounts.identities(session, principal),
             now=utcnow(),
         )
         out = RunOut.model_validate(run)
@@ -59,7 +67,7 @@ def start_run(name: str, req: ManualRunRequest, principal: Writer, state: State)
 @router.get("/runs", response_model=Page[RunOut], summary="List runs")
 def list_runs(
     *,
-    _principal: Reader,
+    _principal: Annotated[Principal, permit("runs.read")],
     state: State,
     run_state: Annotated[RunState | None, Query(alias="state")] = None,
     action: str | None = None,
@@ -89,7 +97,9 @@ def list_runs(
     summary="One run, with its output and state history",
     responses={404: {"description": "No such run"}},
 )
-def get_run(run_id: int, _principal: Reader, state: State) -> RunDetail:
+def get_run(
+    run_id: int, _principal: Annotated[Principal, permit("runs.read")], state: State
+) -> RunDetail:
     """Needs scope ``read``."""
     with state.reading() as session:
         run = runs.get(session, run_id)
@@ -112,7 +122,9 @@ def get_run(run_id: int, _principal: Reader, state: State) -> RunDetail:
         409: {"description": "The run has already finished"},
     },
 )
-def cancel_run(run_id: int, principal: Writer, state: State) -> RunOut:
+def cancel_run(
+    run_id: int, principal: Annotated[Principal, permit("runs.cancel")], state: State
+) -> RunOut:
     """A queued or unconfirmed run is cancelled at once; a running one is asked to stop (its
     worker kills it and records ``cancelled``; ``cancel_requested`` is true meanwhile).
     Needs scope ``write``."""

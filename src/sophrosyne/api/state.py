@@ -43,6 +43,8 @@ class AppState:
     keyring: Keyring | None = None
     #: Set once /readyz saw the schema at head; a schema never goes back down at run time.
     schema_ready: bool = field(default=False)
+    #: The time as authentication sees it (sessions, token expiry); tests replace it.
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     def transaction(self) -> AbstractContextManager[Session]:
         """A session in a transaction that commits when the block ends without error."""

@@ -5,12 +5,12 @@ their credentials are still set here, since files never hold secrets."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy.orm import Session
 
-from sophrosyne.api.deps import Reader, State, Writer
+from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.state import utcnow
 from sophrosyne.crypto import Secret
@@ -49,14 +49,18 @@ def _audit(
 
 
 @router.get("", response_model=list[TargetOut], summary="List targets")
-def list_targets(_principal: Reader, state: State) -> list[TargetOut]:
+def list_targets(
+    _principal: Annotated[Principal, permit("targets.read")], state: State
+) -> list[TargetOut]:
     """Needs scope ``read``."""
     with state.reading() as session:
         return [targets.to_out(t) for t in targets.list_all(session)]
 
 
 @router.get("/{name}", response_model=TargetOut, summary="One target", responses=_NOT_FOUND)
-def get_target(name: str, _principal: Reader, state: State) -> TargetOut:
+def get_target(
+    name: str, _principal: Annotated[Principal, permit("targets.read")], state: State
+) -> TargetOut:
     """``secrets`` lists the kinds of credential stored, never their values. Needs ``read``."""
     with state.reading() as session:
         return targets.to_out(targets.get_by_name(session, name))
@@ -69,7 +73,9 @@ def get_target(name: str, _principal: Reader, state: State) -> TargetOut:
     summary="Create a target",
     responses={**_CONFLICT, **_INVALID},
 )
-def create_target(spec: TargetSpec, principal: Writer, state: State) -> TargetOut:
+def create_target(
+    spec: TargetSpec, principal: Annotated[Principal, permit("targets.edit")], state: State
+) -> TargetOut:
     """Credentials are set afterwards with ``PUT /targets/{name}/secrets/{kind}``.
     Needs scope ``write``."""
     with state.transaction() as session:
@@ -84,7 +90,12 @@ def create_target(spec: TargetSpec, principal: Writer, state: State) -> TargetOu
     summary="Replace a target's definition",
     responses={**_NOT_FOUND, **_CONFLICT, **_INVALID},
 )
-def update_target(name: str, spec: TargetSpec, principal: Writer, state: State) -> TargetOut:
+def update_target(
+    name: str,
+    spec: TargetSpec,
+    principal: Annotated[Principal, permit("targets.edit")],
+    state: State,
+) -> TargetOut:
     """The body's ``name`` must equal the path's; stored credentials are kept.
     Needs scope ``write``."""
     with state.transaction() as session:
@@ -100,7 +111,9 @@ def update_target(name: str, spec: TargetSpec, principal: Writer, state: State) 
     summary="Delete a target and its credentials",
     responses={**_NOT_FOUND, **_CONFLICT},
 )
-def delete_target(name: str, principal: Writer, state: State) -> Response:
+def delete_target(
+    name: str, principal: Annotated[Principal, permit("targets.edit")], state: State
+) -> Response:
     """Needs scope ``write``."""
     with state.transaction() as session:
         spec = targets.to_spec(targets.get_by_name(session, name))
@@ -116,7 +129,11 @@ def delete_target(name: str, principal: Writer, state: State) -> Response:
     responses={**_NOT_FOUND, **_NO_KEY},
 )
 def set_secret(
-    name: str, kind: SecretKind, body: SecretValue, principal: Writer, state: State
+    name: str,
+    kind: SecretKind,
+    body: SecretValue,
+    principal: Annotated[Principal, permit("targets.secrets")],
+    state: State,
 ) -> TargetOut:
     """Encrypted at rest with the server's key; the value is never returned. Answers 422
     when the server has no key (``SOPHROSYNE_SECRET_KEY``). Needs scope ``write``."""
@@ -135,7 +152,12 @@ def set_secret(
     summary="Remove a credential of a target",
     responses=_NOT_FOUND,
 )
-def clear_secret(name: str, kind: SecretKind, principal: Writer, state: State) -> TargetOut:
+def clear_secret(
+    name: str,
+    kind: SecretKind,
+    principal: Annotated[Principal, permit("targets.secrets")],
+    state: State,
+) -> TargetOut:
     """404 if the target has no credential of that kind. Needs scope ``write``."""
     with state.transaction() as session:
         target = targets.get_by_name(session, name)

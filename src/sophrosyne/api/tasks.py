@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
-from sophrosyne.api.deps import Reader, State, Writer
+from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.schemas import DEFAULT_LIMIT, MAX_LIMIT, Page, next_cursor
 from sophrosyne.api.state import utcnow
@@ -28,6 +28,9 @@ from sophrosyne.domains.tasks.schemas import (
     TransitionIn,
 )
 from sophrosyne.domains.tasks.states import TaskState
+
+Reading = Annotated[Principal, permit("tasks.read")]
+Changing = Annotated[Principal, permit("tasks.work")]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task"}}
 _ILLEGAL: dict[int | str, dict[str, Any]] = {
@@ -63,7 +66,7 @@ def _detail(session: Session, task: Task) -> TaskDetail:
 @router.get("/tasks", response_model=Page[TaskOut], summary="List tasks")
 def list_tasks(
     *,
-    _principal: Reader,
+    _principal: Reading,
     state: State,
     task_state: Annotated[TaskState | None, Query(alias="state")] = None,
     assignee: str | None = None,
@@ -93,7 +96,7 @@ def list_tasks(
     summary="One task, with its instructions and notes",
     responses=_NOT_FOUND,
 )
-def get_task(task_id: int, _principal: Reader, state: State) -> TaskDetail:
+def get_task(task_id: int, _principal: Reading, state: State) -> TaskDetail:
     """Needs scope ``read``."""
     with state.reading() as session:
         return _detail(session, tasks.get(session, task_id))
@@ -109,7 +112,7 @@ def get_task(task_id: int, _principal: Reader, state: State) -> TaskDetail:
         422: {"description": "A parameter is missing, unknown or invalid (loc: params.NAME)"},
     },
 )
-def open_task(name: str, req: ManualTaskRequest, principal: Writer, state: State) -> TaskDetail:
+def open_task(name: str, req: ManualTaskRequest, principal: Changing, state: State) -> TaskDetail:
     """Parameters are validated against the recommendation's typed parameters.
     Needs scope ``write``."""
     now = utcnow()
@@ -154,7 +157,7 @@ def _move(
     responses=_ILLEGAL,
 )
 def acknowledge_task(
-    task_id: int, principal: Writer, state: State, body: TransitionIn | None = None
+    task_id: int, principal: Changing, state: State, body: TransitionIn | None = None
 ) -> TaskOut:
     """Assigns the task to the caller unless it has an assignee. Needs scope ``write``."""
     return _move(task_id, TaskState.ACKNOWLEDGED, body, principal, state)
@@ -164,7 +167,7 @@ def acknowledge_task(
     "/tasks/{task_id}/done", response_model=TaskOut, summary="Mark a task done", responses=_ILLEGAL
 )
 def finish_task(
-    task_id: int, principal: Writer, state: State, body: TransitionIn | None = None
+    task_id: int, principal: Changing, state: State, body: TransitionIn | None = None
 ) -> TaskOut:
     """Records the recommendation as a fix applied to the task's alert, for the history of
     fixes. Needs scope ``write``."""
@@ -178,7 +181,7 @@ def finish_task(
     responses=_ILLEGAL,
 )
 def dismiss_task(
-    task_id: int, principal: Writer, state: State, body: TransitionIn | None = None
+    task_id: int, principal: Changing, state: State, body: TransitionIn | None = None
 ) -> TaskOut:
     """Give the reason as ``note``. Needs scope ``write``."""
     return _move(task_id, TaskState.DISMISSED, body, principal, state)
@@ -190,7 +193,7 @@ def dismiss_task(
     summary="Assign a task (or unassign it with null)",
     responses={**_NOT_FOUND, 409: {"description": "The task is done or dismissed"}},
 )
-def assign_task(task_id: int, body: AssignIn, principal: Writer, state: State) -> TaskOut:
+def assign_task(task_id: int, body: AssignIn, principal: Changing, state: State) -> TaskOut:
     """Needs scope ``write``."""
     with state.transaction() as session:
         before = tasks.get(session, task_id).assignee
@@ -206,7 +209,7 @@ def assign_task(task_id: int, body: AssignIn, principal: Writer, state: State) -
     summary="Add a note to a task",
     responses=_NOT_FOUND,
 )
-def add_note(task_id: int, body: NoteIn, principal: Writer, state: State) -> NoteOut:
+def add_note(task_id: int, body: NoteIn, principal: Changing, state: State) -> NoteOut:
     """Notes are plain text, kept with their author and time, never edited.
     Needs scope ``write``."""
     with state.transaction() as session:

@@ -1,25 +1,55 @@
 """API tokens: list, create (the secret is shown once), revoke. Only hashes are stored, and no
-route ever returns one. All three need scope ``write``."""
+route ever returns one.
+
+Everyone manages their own tokens (activity ``tokens.own``); a token made here belongs to the
+caller, may have no scope wider than the caller's role allows, acts within that role, and
+expires (``SOPHROSYNE_TOKEN_DEFAULT_DAYS`` unless asked, ``SOPHROSYNE_TOKEN_MAX_DAYS`` at
+most). Seeing and revoking other people's tokens, and service tokens, needs the permission
+``manage_tokens`` (admins; also service tokens with scope ``write``).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from datetime import datetime, timedelta
+from typing import Annotated
 
-from sophrosyne.api.deps import State, Writer, as_utc
+from fastapi import APIRouter, Request, status
+
+from sophrosyne.api import access
+from sophrosyne.api.deps import State, as_utc, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
-from sophrosyne.api.state import utcnow
+from sophrosyne.api.state import AppState
+from sophrosyne.config import Settings
 from sophrosyne.domains.accounts import service as accounts
+from sophrosyne.domains.accounts.models import User
+from sophrosyne.domains.accounts.principal import Principal
+from sophrosyne.domains.accounts.roles import Permission
 from sophrosyne.domains.accounts.schemas import TokenCreate, TokenCreated, TokenOut
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.errors import Forbidden
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
 
+Caller = Annotated[Principal, permit("tokens.own")]
+
+
+def _lifetime(settings: Settings) -> accounts.Lifetime:
+    return accounts.Lifetime(
+        default=timedelta(days=settings.token_default_days),
+        longest=timedelta(days=settings.token_max_days),
+    )
+
 
 @router.get("", response_model=list[TokenOut], summary="List API tokens")
-def list_tokens(_principal: Writer, state: State) -> list[TokenOut]:
-    """Names, scopes, prefixes and dates; never the secret or its hash."""
+def list_tokens(principal: Caller, state: State) -> list[TokenOut]:
+    """Your own tokens; every token with ``manage_tokens``. Names, scopes, owners, prefixes
+    and dates; never the secret or its hash."""
     with state.reading() as session:
-        return [TokenOut.model_validate(t) for t in accounts.list_all(session)]
+        if principal.can(Permission.MANAGE_TOKENS):
+            return accounts.listing(session)
+        if principal.user_id is None:
+            return []
+        return accounts.listing(session, owner_id=principal.user_id)
 
 
 @router.post(
@@ -27,15 +57,37 @@ def list_tokens(_principal: Writer, state: State) -> list[TokenOut]:
     response_model=TokenCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Create an API token",
-    responses={409: {"description": "A token with that name exists"}},
+    responses={
+        403: {"description": "A scope wider than your role allows"},
+        409: {"description": "A token with that name exists"},
+        422: {"description": "Invalid input, or an expiry beyond the longest allowed"},
+    },
 )
-def create_token(req: TokenCreate, principal: Writer, state: State) -> TokenCreated:
+def create_token(
+    req: TokenCreate, principal: Caller, state: State, request: Request
+) -> TokenCreated:
     """The reply's ``token`` is the secret: it is shown this once and cannot be recovered.
-    An ``expires_at`` without a zone is taken as UTC."""
-    now = utcnow()
+    An ``expires_at`` without a zone is taken as UTC. The token belongs to you: its scopes
+    must fit your role (a viewer's tokens are ``read`` only), it acts within your role and
+    stops working if your account is disabled. Without ``expires_at`` it expires after
+    ``SOPHROSYNE_TOKEN_DEFAULT_DAYS`` (90), and it may not live longer than
+    ``SOPHROSYNE_TOKEN_MAX_DAYS`` (365). Tokens made by a service token (no owner) are
+    service tokens too."""
+    now = state.clock()
     req = req.model_copy(update={"expires_at": as_utc(req.expires_at)})
+    try:
+        return _create(state, principal, req, now)
+    except Forbidden as exc:  # audited once the request's transaction is rolled back
+        scopes = [s.value for s in req.scopes]
+        raise access.deny(state, request, principal, str(exc), {"scopes": scopes}) from None
+
+
+def _create(state: AppState, principal: Principal, req: TokenCreate, now: datetime) -> TokenCreated:
     with state.transaction() as session:
-        token, secret = accounts.create(session, req, now=now)
+        owner = session.get(User, principal.user_id) if principal.user_id is not None else None
+        token, secret = accounts.create(
+            session, req, now=now, owner=owner, lifetime=_lifetime(state.settings)
+        )
         audit.record(
             session,
             actor=principal.actor,
@@ -45,25 +97,46 @@ def create_token(req: TokenCreate, principal: Writer, state: State) -> TokenCrea
             detail={
                 "scopes": list(token.scopes),
                 "prefix": token.prefix,
+                "owner": owner.username if owner else None,
                 "expires_at": token.expires_at.isoformat() if token.expires_at else None,
             },
             now=now,
         )
-        return TokenCreated(**TokenOut.model_validate(token).model_dump(), token=secret)
+        return TokenCreated(**accounts.to_out(session, token).model_dump(), token=secret)
 
 
 @router.post(
     "/{name}/revoke",
     response_model=TokenOut,
     summary="Revoke an API token",
-    responses={404: {"description": "No such token"}},
+    responses={
+        403: {"description": "Another user's token, without manage_tokens"},
+        404: {"description": "No such token"},
+    },
 )
-def revoke_token(name: str, principal: Writer, state: State) -> TokenOut:
-    """Takes effect at once in this process and within ``auth_cache_seconds`` (5 s by
-    default) in every other; revoking twice is harmless."""
-    now = utcnow()
+def revoke_token(name: str, principal: Caller, state: State, request: Request) -> TokenOut:
+    """Your own tokens; anyone's with ``manage_tokens``. Takes effect at once in this process
+    and within ``auth_cache_seconds`` (5 s by default) in every other; revoking twice is
+    harmless."""
+    now = state.clock()
+    try:
+        out = _revoke(state, principal, name, now)
+    except Forbidden as exc:  # audited once the request's transaction is rolled back
+        raise access.deny(state, request, principal, str(exc), {"token": name}) from None
+    state.tokens.clear()
+    return out
+
+
+def _revoke(state: AppState, principal: Principal, name: str, now: datetime) -> TokenOut:
     with state.transaction() as session:
-        token = accounts.revoke(session, name, now=now)
+        token = accounts.get(session, name)
+        own = token.user_id is not None and token.user_id == principal.user_id
+        if not own and not principal.can(Permission.MANAGE_TOKENS):
+            raise Forbidden(
+                "permission 'manage_tokens' is needed to revoke another user's token; "
+                f"{principal.describe()} does not have it"
+            )
+        accounts.revoke(session, name, now=now)
         audit.record(
             session,
             actor=principal.actor,
@@ -72,6 +145,4 @@ def revoke_token(name: str, principal: Writer, state: State) -> TokenOut:
             object_id=token.name,
             now=now,
         )
-        out = TokenOut.model_validate(token)
-    state.tokens.clear()
-    return out
+        return accounts.to_out(session, token)

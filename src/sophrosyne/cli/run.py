@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.app import create_app
 from sophrosyne.cli.common import fail, load_settings, open_db
+from sophrosyne.cli.users import ensure_admin_at_start
 from sophrosyne.config import Settings
 from sophrosyne.db import migrate
 from sophrosyne.logging import get_logger
@@ -62,6 +63,7 @@ def serve(
     engine, sessions = open_db(settings)
     _ensure_schema(engine, _auto_migrate(settings, engine, migrate_db))
     _load_config(settings, sessions)
+    ensure_admin_at_start(settings, sessions)
     metrics = Metrics()
     runner = build_worker(settings, engine, sessions, metrics) if worker else None
     app = create_app(

@@ -44,13 +44,14 @@ def create(
 
 @token_app.command("list")
 def list_tokens() -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets): name, prefix, scopes, state, owner."""
     settings = load_settings()
     engine, sessions = open_db(settings)
     with sessions() as session:
-        for t in tokens.list_all(session):
+        for t in tokens.listing(session):
             state = "revoked" if t.revoked_at else "active"
-            typer.echo(f"{t.name}\t{t.prefix}…\t{','.join(t.scopes)}\t{state}")
+            owner = t.owner or "(service)"
+            typer.echo(f"{t.name}\t{t.prefix}…\t{','.join(t.scopes)}\t{state}\t{owner}")
     engine.dispose()
 
 

@@ -1,4 +1,5 @@
-"""``sophrosyne user …``: people who log in (create, list, set-role, disable, unlock).
+"""``sophrosyne user …``: people who log in (create, list, set-role, disable, unlock), and the
+initial admin that ``serve`` creates from ``SOPHROSYNE_INIT_ADMIN_PASSWORD`` at the first start.
 
 The password is read from standard input, never from the command line: typed twice without
 echo at a terminal, or piped in once (one trailing newline removed). Every change is audited,
@@ -14,13 +15,18 @@ from datetime import datetime
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.cli.common import fail, load_settings, open_db, transaction, utcnow
+from sophrosyne.config import Settings
 from sophrosyne.domains.accounts import users
 from sophrosyne.domains.accounts.models import User
 from sophrosyne.domains.accounts.schemas import Role, UserCreate
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.errors import ValidationFailed
+from sophrosyne.logging import get_logger
+
+log = get_logger(__name__)
 
 user_app = typer.Typer(no_args_is_help=True, help="Users: the people who log in.")
 
@@ -169,3 +175,58 @@ def unlock(username: str) -> None:
         return detail
 
     typer.echo(f"unlocked {_change(username, 'user.unlocked', apply)}")
+
+
+def initial_admin_secret(settings: Settings) -> str | None:
+    """The initial admin's password from the settings (the variable, else the file)."""
+    if settings.init_admin_password is not None:
+        return settings.init_admin_password.get_secret_value() or None
+    path = settings.init_admin_password_file
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(
+            f"cannot read SOPHROSYNE_INIT_ADMIN_PASSWORD_FILE {path}: {exc.strerror}"
+        ) from None
+    return text.removesuffix("\n").removesuffix("\r") or None
+
+
+def ensure_admin_at_start(settings: Settings, sessions: sessionmaker[Session]) -> bool:
+    """At ``serve`` start: while no user exists, create ``admin`` (must change its password
+    at the first login) from the init secret, audited. Whether it was created. Without a
+    secret and without users, warn how to make the first one; a secret that breaks the
+    password policy stops the start."""
+    secret = initial_admin_secret(settings)
+    now = utcnow()
+    with sessions() as session:
+        try:
+            created = users.ensure_initial_admin(session, init_secret=secret, now=now)
+        except ValidationFailed as exc:
+            raise fail(
+                f"SOPHROSYNE_INIT_ADMIN_PASSWORD: {exc.errors[0].msg}; not starting"
+            ) from None
+        if created:
+            audit.record(
+                session,
+                actor="system:init",
+                action="user.created",
+                object_type="user",
+                object_id=users.INITIAL_ADMIN,
+                detail={"role": "admin", "must_change_password": True, "initial": True},
+                now=now,
+            )
+            session.commit()
+            log.info("auth.initial_admin_created", username=users.INITIAL_ADMIN)
+            return True
+        anyone = users.list_all(session)
+    if not anyone:
+        log.warning(
+            "auth.no_users",
+            hint="set SOPHROSYNE_INIT_ADMIN_PASSWORD (or _FILE) and restart, "
+            "or run 'sophrosyne user create NAME --admin'",
+        )
+    elif secret:
+        log.info("auth.init_admin_password_unused", reason="users exist; remove the setting")
+    return False

@@ -61,11 +61,17 @@ def manual_needs_confirmation(rule: str, risk: str) -> bool:
     return rule == "always" or (rule == "high_risk" and risk == "high")
 
 
-def check_runner(runners: Sequence[str] | None, *, actor: str, role: str | None) -> None:
+def check_runner(
+    runners: Sequence[str] | None,
+    *,
+    actor: str,
+    role: str | None,
+    identities: frozenset[str] = frozenset(),
+) -> None:
     """``Forbidden`` unless the action's ``runners`` list (if any) names the caller."""
     if runners is None or role == "admin":
         return
-    names = {actor}
+    names = {actor, *identities}
     if role:
         names.add(f"role:{role}")
     if not names & set(runners):
@@ -82,11 +88,12 @@ def run_action(
     targets: Sequence[str] | None = None,
     selector: Sequence[str] | None = None,
     role: str | None = None,
+    identities: frozenset[str] = frozenset(),
 ) -> Run:
     """Queue a run of action ``name`` (or hold it for confirmation, per the action's policy).
     ``actor`` is ``user:NAME`` or ``token:NAME``; ``role`` the user's role, if any."""
     action = actions.get_by_name(session, name)
-    check_runner(action.spec.get("runners"), actor=actor, role=role)
+    check_runner(action.spec.get("runners"), actor=actor, role=role, identities=identities)
     typed = action_params.validate(action.parameters, raw_params)
     chosen = pick_targets(
         session, kind=action.kind, section=action.spec, names=targets, selector=selector

@@ -1,4 +1,4 @@
-"""Pydantic schemas of API tokens."""
+"""Pydantic schemas of accounts: API tokens, users, logins and password changes."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    #: The user who made it; null for a service token (made by the CLI).
+    owner: str | None = None
 
 
 class TokenCreated(TokenOut):
@@ -102,3 +104,50 @@ class UserOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     last_login_at: datetime | None
+
+
+class UserPatch(BaseModel):
+    """A change to a user made by an admin; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    disabled: bool | None = None
+    display_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+    ) = None
+    email: Email | None = None
+
+
+class LoginRequest(BaseModel):
+    """Credentials of a login, as JSON or as a form. The password is masked in ``repr``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    password: Annotated[SecretStr, Field(min_length=1, max_length=4096)]
+
+
+class PasswordChange(BaseModel):
+    """A person changing their own password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[SecretStr, Field(min_length=1, max_length=4096)]
+    new_password: Annotated[SecretStr, Field(min_length=1, max_length=4096)]
+
+
+class Whoami(BaseModel):
+    """Who the caller is and what it may do. ``csrf_token`` (sessions only) goes into the
+    ``X-CSRF-Token`` header of every change made with the session cookie."""
+
+    kind: Annotated[str, Field(description="'session' or 'token'")]
+    actor: str
+    user: UserOut | None
+    role: Role | None
+    permissions: list[str]
+    must_change_password: bool
+    csrf_token: str | None = None
+    expires_at: datetime | None = None
+    token: str | None = Field(default=None, description="The token's name (tokens only).")
+    scopes: list[str] = Field(default_factory=list)

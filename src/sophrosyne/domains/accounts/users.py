@@ -11,6 +11,7 @@ username exists, is locked or is disabled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -33,8 +34,10 @@ __all__ = [
     "LOCKOUT",
     "LOGIN_FAILED",
     "MAX_FAILURES",
+    "Attempt",
     "authenticate",
     "change_password",
+    "check_password",
     "create_user",
     "disable",
     "enable",
@@ -44,8 +47,10 @@ __all__ = [
     "is_locked",
     "list_all",
     "set_role",
+    "settle",
     "to_out",
     "unlock",
+    "update_profile",
 ]
 
 
@@ -102,6 +107,69 @@ def create_user(session: Session, spec: UserCreate, *, now: datetime) -> User:
     return user
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A password checked against a user's stored hash, not yet settled (see :func:`settle`).
+    Never holds the password."""
+
+    username: str
+    user_id: int | None
+    #: The stored hash the password was checked against: if it changed meanwhile (the
+    #: password was changed), the outcome no longer means anything.
+    checked_hash: str | None
+    ok: bool
+    rehash: str | None = None
+
+
+def check_password(session: Session, username: str, password: str) -> Attempt:
+    """Verify ``password`` for ``username``, reading only: the slow argon2 part of a login,
+    done outside the write transaction so it never holds SQLite's writer (see ``settle``).
+
+    An unknown user costs one verification like a known one."""
+    user = find_by_username(session, username) if len(password) <= passwords.MAX_LENGTH else None
+    if user is None:
+        passwords.dummy_verify(password[: passwords.MAX_LENGTH])
+        return Attempt(_normalise(username), None, None, ok=False)
+    result = passwords.verify_password(user.password_hash, password)
+    return Attempt(user.username, user.id, user.password_hash, result.ok, result.rehash)
+
+
+def settle(
+    session: Session,
+    attempt: Attempt,
+    *,
+    now: datetime,
+    max_failures: int = MAX_FAILURES,
+    lockout: timedelta = LOCKOUT,
+) -> User:
+    """Record the outcome of ``attempt``: the user, or ``Unauthorized(LOGIN_FAILED)``.
+
+    A wrong password counts a failure; at ``max_failures`` failures in a row the account is
+    locked for ``lockout`` (and each further failure after that locks it again). While locked
+    or disabled, even the right password is refused. Success resets the counter, records
+    ``last_login_at`` and upgrades the stored hash if the hashing parameters changed.
+    Commit the session after a refusal too (see the module docstring)."""
+    user = session.get(User, attempt.user_id) if attempt.user_id is not None else None
+    if user is None or user.password_hash != attempt.checked_hash:
+        raise Unauthorized(LOGIN_FAILED)
+    if user.disabled or is_locked(user, now=now):
+        raise Unauthorized(LOGIN_FAILED)
+    if not attempt.ok:
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + lockout
+        user.updated_at = now
+        session.flush()
+        raise Unauthorized(LOGIN_FAILED)
+    if attempt.rehash is not None:
+        user.password_hash = attempt.rehash
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.flush()
+    return user
+
+
 def authenticate(
     session: Session,
     username: str,
@@ -111,46 +179,23 @@ def authenticate(
     max_failures: int = MAX_FAILURES,
     lockout: timedelta = LOCKOUT,
 ) -> User:
-    """The user whose credentials these are, or ``Unauthorized(LOGIN_FAILED)``.
-
-    A wrong password counts a failure; at ``max_failures`` failures in a row the account is
-    locked for ``lockout`` (and each further failure after that locks it again). While locked
-    or disabled, even the right password is refused. Success resets the counter, records
-    ``last_login_at`` and upgrades the stored hash if the hashing parameters changed.
-    Commit the session after a refusal too (see the module docstring)."""
-    user = find_by_username(session, username) if len(password) <= passwords.MAX_LENGTH else None
-    if user is None:
-        passwords.dummy_verify(password[: passwords.MAX_LENGTH])
-        raise Unauthorized(LOGIN_FAILED)
-    result = passwords.verify_password(user.password_hash, password)
-    if user.disabled or is_locked(user, now=now):
-        raise Unauthorized(LOGIN_FAILED)
-    if not result.ok:
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + lockout
-        user.updated_at = now
-        session.flush()
-        raise Unauthorized(LOGIN_FAILED)
-    if result.rehash is not None:
-        user.password_hash = result.rehash
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    session.flush()
-    return user
+    """:func:`check_password` and :func:`settle` in one session: the user whose credentials
+    these are, or ``Unauthorized(LOGIN_FAILED)`` with the failure recorded (commit it)."""
+    attempt = check_password(session, username, password)
+    return settle(session, attempt, now=now, max_failures=max_failures, lockout=lockout)
 
 
-def change_password(session: Session, user: User, old: str, new: str, *, now: datetime) -> User:
+def change_password(
+    session: Session, user: User, old: str, new: str, *, now: datetime, field: str = "password"
+) -> User:
     """Set a new password after checking the current one (``Unauthorized`` if wrong, not
-    counted as a login failure) and the policy (``ValidationFailed`` naming ``password``)."""
+    counted as a login failure, nothing changed) and the policy (``ValidationFailed`` naming
+    ``field``)."""
     if not passwords.verify_password(user.password_hash, old[: passwords.MAX_LENGTH]).ok:
         raise Unauthorized("the current password is wrong")
-    passwords.check_policy(new, username=user.username)
+    passwords.check_policy(new, username=user.username, field=field)
     if new == old:
-        raise ValidationFailed.single(
-            ("password",), "the new password must differ from the current one"
-        )
+        raise ValidationFailed.single((field,), "the new password must differ from the current one")
     user.password_hash = passwords.hash_password(new)
     user.must_change_password = False
     user.updated_at = now
@@ -195,6 +240,26 @@ def enable(session: Session, user: User, *, now: datetime) -> User:
     user.updated_at = now
     session.flush()
     return user
+
+
+def update_profile(
+    session: Session,
+    user: User,
+    *,
+    display_name: str | None = None,
+    email: str | None = None,
+    now: datetime,
+) -> dict[str, str]:
+    """Set the fields given (``None``: unchanged); the fields that changed, with new values."""
+    changed: dict[str, str] = {}
+    if display_name is not None and display_name != user.display_name:
+        user.display_name = changed["display_name"] = display_name or user.username
+    if email is not None and email != user.email:
+        user.email = changed["email"] = email
+    if changed:
+        user.updated_at = now
+        session.flush()
+    return changed
 
 
 def unlock(session: Session, user: User, *, now: datetime) -> User:

@@ -27,15 +27,21 @@ from sophrosyne.errors import Conflict, Forbidden
 
 @dataclass(frozen=True)
 class Approver:
-    """Who approves: ``actor`` as audited (``user:alice``, ``token:ci``) and a user's role."""
+    """Who approves: ``actor`` as audited (``user:alice``, ``token:ci``), a user's role, and
+    every name the same person acts under (their user and all their tokens)."""
 
     actor: str
     role: str | None = None
+    identities: frozenset[str] = frozenset()
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self.identities | {self.actor}
 
     def named_in(self, allowed: list[str] | None) -> bool:
         if allowed is None or self.role == "admin":
             return True
-        names = {self.actor} | ({f"role:{self.role}"} if self.role else set())
+        names = self.names | ({f"role:{self.role}"} if self.role else set())
         return bool(names & set(allowed))
 
 
@@ -82,15 +88,18 @@ def approve(
         raise Conflict(
             f"run {run_id} is not what you approved: its pin is {run.pin_hash}; review it again"
         )
-    if approver.actor == run.requested_by and not policy.get("requester_may_approve", False):
+    if run.requested_by in approver.names and not policy.get("requester_may_approve", False):
         raise Forbidden(
             "the requester of a run may not approve it (approval.requester_may_approve)"
         )
     mine = session.scalar(
-        select(RunApproval).where(RunApproval.run_id == run_id, RunApproval.actor == approver.actor)
+        select(RunApproval).where(
+            RunApproval.run_id == run_id, RunApproval.actor.in_(sorted(approver.names))
+        )
     )
     if mine is not None:
-        raise Conflict(f"{approver.actor} already gave a verdict on run {run_id}")
+        # One person, one vote: a second credential of the same person does not add to quorum.
+        raise Conflict(f"{mine.actor} already gave a verdict on run {run_id}")
     session.add(
         RunApproval(
             run_id=run_id,
