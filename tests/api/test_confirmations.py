@@ -15,6 +15,7 @@ from sophrosyne.domains.accounts.schemas import Scope, TokenCreate
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.runs.models import Run
 from sophrosyne.flows import execute
+from tests.api.conftest import People
 from tests.api.helpers import Api, Tokens, loc_of
 
 
@@ -183,3 +184,31 @@ def test_low_risk_manual_runs_queue_at_once_unless_the_action_says_always(api: A
     assert api.post("/api/v1/actions", json=body).status_code == 201
     careful = api.post("/api/v1/actions/careful/runs", json={}).json()
     assert careful["state"] == "awaiting_confirmation"
+
+
+def test_people_approve_as_themselves_whatever_credential_they_use(
+    api: Api, people: People
+) -> None:
+    action(api, approvers=["role:operator", "user:root"])
+    olga = people.browser("olga")
+    run = olga.post("/api/v1/actions/restart/runs", json={"params": {"service": "checkout"}})
+    assert run.status_code == 201, run.text
+    run_id, pin = run.json()["id"], run.json()["pin_hash"]
+    assert run.json()["requested_by"] == "user:olga"
+    # Olga's own token is still Olga: the requester may not approve.
+    made = olga.post("/api/v1/tokens", json={"name": "olga-cli", "scopes": ["write"]})
+    assert made.status_code == 201, made.text
+    olga_token = api.as_(made.json()["token"])
+    refused = approve(olga_token, run_id, pin)
+    assert refused.status_code == 403 and "requester" in refused.text
+    # A viewer lacks the permission; an operator is on the list.
+    assert (
+        people.browser("vera").post(f"/api/v1/runs/{run_id}/approve", json={"pin": pin}).status_code
+        == 403
+    )
+    people.add("otto", "operator")
+    otto = people.browser("otto")
+    done = otto.post(f"/api/v1/runs/{run_id}/approve", json={"pin": pin, "comment": "ok"})
+    assert done.status_code == 200, done.text
+    assert done.json()["approvals"][0]["actor"] == "user:otto"
+    assert api.get(f"/api/v1/runs/{run_id}").json()["state"] == "queued"
