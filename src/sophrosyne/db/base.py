@@ -35,6 +35,15 @@ def load_models() -> MetaData:
     # Imported here, not at module top, so db/ never depends on domains/ at import time.
     import importlib
 
-    for name in ("alerts", "actions", "rules", "runs", "audit", "accounts", "targets"):
+    for name in (
+        "alerts",
+        "actions",
+        "rules",
+        "runs",
+        "audit",
+        "accounts",
+        "targets",
+        "guards",
+    ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata

@@ -85,6 +85,7 @@ def run_action(
                 requested_by=actor,
                 targets=[t.name for t in chosen],
                 request=rendered.request,
+                target_concurrency=int(action.spec.get("target_concurrency", 1)),
             )
         ],
         now=now,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sophrosyne.db.base import Base
@@ -18,13 +18,14 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_state_id", "state", "id"),
         Index("ix_runs_rule_alert", "rule_id", "alert_id"),
+        # Rate limits count a rule's or an action's runs within a window.
+        Index("ix_runs_rule_created", "rule_id", "created_at"),
+        Index("ix_runs_action_created", "action_id", "created_at"),
         {"sqlite_autoincrement": True},  # a run id is never reused
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int | None] = mapped_column(
-        ForeignKey("actions.id", ondelete="SET NULL"), index=True
-    )
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
     action_name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id", ondelete="SET NULL"))
@@ -40,6 +41,11 @@ class Run(Base):
     request: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'"))
     #: One entry per target: its outcome, exit code or status, output (capped, redacted).
     results: Mapped[list[Any]] = mapped_column(server_default=text("'[]'"))
+    #: Queued by a rule without a person's approval: the kill switch holds it while paused.
+    automatic: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: 1: the run takes its targets exclusively (waits while another run holds one); 0: it
+    #: neither waits for nor blocks other runs on them. From the action.
+    target_concurrency: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     timeout_seconds: Mapped[int]
     idempotent: Mapped[bool] = mapped_column(default=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -84,3 +90,28 @@ class RunOutput(Base):
     seq: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+class RunTarget(Base):
+    """A target a rule's run addresses, one row each, so guards can ask "which targets did
+    this rule touch lately, and when" with an index instead of reading JSON lists."""
+
+    __tablename__ = "run_targets"
+    __table_args__ = (Index("ix_run_targets_rule_created", "rule_id", "created_at"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    target: Mapped[str] = mapped_column(String(200), primary_key=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class TargetLock(Base):
+    """A target held by a running run: taken when a worker claims the run, in the claim's
+    transaction, and released when the run leaves ``running``. The primary key makes two
+    holders impossible, across any number of workers."""
+
+    __tablename__ = "target_locks"
+
+    target: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    acquired_at: Mapped[datetime]

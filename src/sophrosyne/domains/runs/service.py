@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
 from sophrosyne.db.dialect import claim_next_queued, one_of
 from sophrosyne.db.listen import notify_queued
-from sophrosyne.domains.runs.models import Run, RunEvent
+from sophrosyne.domains.guards.models import Automation
+from sophrosyne.domains.runs.models import Run, RunEvent, RunTarget, TargetLock
 from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
 from sophrosyne.errors import Conflict, NotFound
 
@@ -41,6 +42,12 @@ class NewRun:
     idempotency_key: str | None = None
     targets: list[str] = field(default_factory=list)
     request: dict[str, Any] = field(default_factory=dict)
+    #: Queued by a rule with no person involved: held while the kill switch is on.
+    automatic: bool = False
+    #: 1: takes its targets exclusively; 0: unlimited (the action's ``target_concurrency``).
+    target_concurrency: int = 1
+    #: The reason on the run's first event (why it waits for confirmation, for instance).
+    reason: str = "created"
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
@@ -65,6 +72,8 @@ def _row(new: NewRun, now: datetime, binding: Binding | None = None) -> dict[str
         "argv": new.argv,
         "targets": new.targets,
         "request": new.request,
+        "automatic": new.automatic and new.state == RunState.QUEUED,
+        "target_concurrency": new.target_concurrency,
         "results": [],
         "timeout_seconds": new.timeout_seconds,
         "idempotent": new.idempotent,
@@ -110,18 +119,30 @@ def enqueue(
         if not row["idempotency_key"]:
             ((run_id,),) = insert_rows(session, table, [row], returning=("id",))  # type: ignore[arg-type]
             out[f"#{i}"] = run_id
-    state_of = {row["idempotency_key"] or f"#{i}": row["state"] for i, row in enumerate(rows)}
+    made = {
+        row["idempotency_key"] or f"#{i}": (row, new)
+        for i, (row, new) in enumerate(zip(rows, runs, strict=True))
+    }
     events = [
         {
             "run_id": run_id,
             "from_state": None,
-            "to_state": state_of[key],
-            "reason": "created",
+            "to_state": made[key][0]["state"],
+            "reason": made[key][1].reason,
             "at": now,
         }
         for key, run_id in out.items()
     ]
     insert_rows(session, RunEvent.__table__, events)  # type: ignore[arg-type]
+    # What a rule's runs address, for the guards that look back (target cooldown, blast radius).
+    addressed = [
+        {"run_id": run_id, "target": name, "rule_id": row["rule_id"], "created_at": now}
+        for key, run_id in out.items()
+        for row in (made[key][0],)
+        if row["rule_id"] is not None
+        for name in dict.fromkeys(row["targets"])
+    ]
+    insert_rows(session, RunTarget.__table__, addressed)  # type: ignore[arg-type]
     if any(r.state == RunState.QUEUED for r in runs) and out:
         notify_queued(session)
     return out
@@ -152,6 +173,54 @@ def last_run_times(
     return {(r, a): t for r, a, t in rows if (r, a) in wanted and r is not None and a is not None}
 
 
+def count_recent(session: Session, column: str, since: dict[int, datetime]) -> dict[int, int]:
+    """Runs per rule (``column="rule_id"``) or action (``"action_id"``) created at or after
+    each one's own start of window: ``since`` maps id → start. One query for all of them."""
+    if not since:
+        return {}
+    col = Run.rule_id if column == "rule_id" else Run.action_id
+    rows = session.execute(
+        select(col, func.count())
+        .where(or_(*(and_(col == key, Run.created_at >= start) for key, start in since.items())))
+        .group_by(col)
+    )
+    return {int(key): int(n) for key, n in rows if key is not None}
+
+
+#: Runs that never went ahead on their own: they did not touch their targets.
+_NOT_TOUCHING = or_(
+    Run.state == RunState.AWAITING_CONFIRMATION.value,
+    and_(Run.state == RunState.CANCELLED.value, Run.started_at.is_(None)),
+)
+
+
+def touched_targets(session: Session, since: dict[int, datetime]) -> dict[int, dict[str, datetime]]:
+    """Rule id → target → when the rule's latest run on it was created, for runs created at or
+    after each rule's start of window that went ahead (not those awaiting confirmation or
+    cancelled before they started). One query for all rules."""
+    if not since:
+        return {}
+    rows = session.execute(
+        select(RunTarget.rule_id, RunTarget.target, func.max(RunTarget.created_at))
+        .join(Run, Run.id == RunTarget.run_id)
+        .where(
+            or_(
+                *(
+                    and_(RunTarget.rule_id == rule, RunTarget.created_at >= start)
+                    for rule, start in since.items()
+                )
+            ),
+            ~_NOT_TOUCHING,
+        )
+        .group_by(RunTarget.rule_id, RunTarget.target)
+    )
+    out: dict[int, dict[str, datetime]] = {}
+    for rule, target, at in rows:
+        if rule is not None:
+            out.setdefault(int(rule), {})[target] = at
+    return out
+
+
 def get(session: Session, run_id: int, *, lock: bool = False) -> Run:
     stmt = select(Run).where(Run.id == run_id)
     if lock:
@@ -165,6 +234,8 @@ def get(session: Session, run_id: int, *, lock: bool = False) -> Run:
 def transition(session: Session, run: Run, new: RunState, *, reason: str, now: datetime) -> None:
     """Move ``run`` to ``new`` if the table allows it (else ``IllegalTransition``)."""
     check_transition(run.state, new)
+    if run.state == RunState.RUNNING and new != RunState.RUNNING:
+        _release_targets(session, run.id)
     session.add(
         RunEvent(run_id=run.id, from_state=run.state, to_state=new.value, reason=reason, at=now)
     )
@@ -173,9 +244,27 @@ def transition(session: Session, run: Run, new: RunState, *, reason: str, now: d
         run.finished_at = now
 
 
+def _release_targets(session: Session, run_id: int) -> None:
+    """Give back the targets a run held; runs waiting for them may start now."""
+    released = session.execute(delete(TargetLock).where(TargetLock.run_id == run_id))
+    if released.rowcount:  # type: ignore[attr-defined]
+        notify_queued(session)
+
+
 def claim(session: Session, *, worker_id: str, now: datetime) -> Run | None:
-    """Claim the oldest queued run for ``worker_id`` atomically, or None if the queue is empty."""
-    run_id = claim_next_queued(session, Run.__table__, worker_id=worker_id, now=now)  # type: ignore[arg-type]
+    """Claim the oldest queued run that can start now for ``worker_id`` atomically, or None.
+
+    A run waits, queued, while automation is paused (if it is automatic) or while another
+    running run holds one of its targets (if it takes them exclusively); later runs go first.
+    """
+    run_id = claim_next_queued(
+        session,
+        Run.__table__,  # type: ignore[arg-type]
+        locks=TargetLock.__table__,  # type: ignore[arg-type]
+        automation=Automation.__table__,  # type: ignore[arg-type]
+        worker_id=worker_id,
+        now=now,
+    )
     if run_id is None:
         return None
     run = get(session, run_id)
@@ -216,6 +305,18 @@ def finish(session: Session, run_id: int, outcome: Outcome, *, now: datetime) ->
     run.error = outcome.error
     run.results = outcome.results
     transition(session, run, outcome.state, reason=outcome.reason, now=now)
+    return run
+
+
+def approve(session: Session, run_id: int, *, by: str, now: datetime) -> Run:
+    """A person lets a run that awaits confirmation go ahead: it is queued, and no longer
+    automatic (the kill switch does not hold what a person approved)."""
+    run = get(session, run_id, lock=True)
+    if run.state != RunState.AWAITING_CONFIRMATION:
+        raise Conflict(f"run {run_id} is {run.state}, not awaiting confirmation")
+    run.automatic = False
+    transition(session, run, RunState.QUEUED, reason=f"approved by {by}", now=now)
+    notify_queued(session)
     return run
 
 
