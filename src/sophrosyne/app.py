@@ -17,6 +17,7 @@ from sophrosyne import __version__
 from sophrosyne.api import (
     alerts,
     audit,
+    automation,
     catalog,
     docs,
     errors,
@@ -61,6 +62,7 @@ _TAGS = [
     {"name": "targets", "description": "Hosts actions run on; credentials are write-only."},
     {"name": "runs", "description": "Executions of actions: the work queue and its record."},
     {"name": "audit", "description": "Who did what, when (read only)."},
+    {"name": "automation", "description": "The kill switch: pause all automatic runs."},
     {"name": "tokens", "description": "API tokens."},
     {"name": "health", "description": "Probes for orchestrators and load balancers."},
     {"name": "metrics", "description": "Prometheus exposition."},
@@ -129,6 +131,7 @@ def create_app(
         targets.router,
         runs.router,
         audit.router,
+        automation.router,
         tokens.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

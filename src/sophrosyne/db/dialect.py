@@ -67,7 +67,8 @@ def claim_next_queued(
         names = select(func.jsonb_array_elements_text(candidate.c.targets))
     else:
         names = select(literal_column("value")).select_from(func.json_each(candidate.c.targets))
-    busy = exists().where(locks.c.target.in_(names.scalar_subquery()))
+    # The candidate's own targets: correlated to the candidate two levels up.
+    busy = exists().where(locks.c.target.in_(names.correlate(candidate).scalar_subquery()))
     paused = select(automation.c.paused).where(automation.c.id == 1).scalar_subquery()
     tried: list[int] = []
     for _ in range(_CLAIM_ATTEMPTS):

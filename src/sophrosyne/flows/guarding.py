@@ -30,7 +30,7 @@ from sophrosyne.domains.guards.policy import Ledger
 from sophrosyne.domains.guards.throttle import group_key, on_event
 from sophrosyne.domains.rules import service as rules_service
 from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
-from sophrosyne.domains.runs import service as runs
+from sophrosyne.domains.runs import recent
 from sophrosyne.domains.runs.states import RunState
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def decide(session: Session, batch: Batch, rules: RuleSet, *, now: datetime) -> 
     """Set each planned run's fate: ``run`` (queued, or awaiting confirmation with the guard's
     ``outcome`` and ``detail``), or no run with the ``outcome`` and ``detail`` saying why."""
     wanted = batch.wanted
-    last = runs.last_run_times(
+    last = recent.last_run_times(
         session,
         (
             (p.plan.rule.id, p.alert.id)
@@ -189,7 +189,7 @@ def _ledger(session: Session, live: Sequence[Planned], *, now: datetime) -> Ledg
     actions.lock(session, action_rate)
     return Ledger(
         now=now,
-        rule_runs=runs.count_recent(session, "rule_id", rate),
-        action_runs=runs.count_recent(session, "action_id", action_rate),
-        touched=runs.touched_targets(session, history),
+        rule_runs=recent.count_recent(session, "rule_id", rate),
+        action_runs=recent.count_recent(session, "action_id", action_rate),
+        touched=recent.touched_targets(session, history),
     )

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.config import Settings
 from sophrosyne.crypto import Keyring
+from sophrosyne.domains.rules.service import RuleCache
 from sophrosyne.errors import Conflict
 from sophrosyne.executors.base import ExecResult
-from sophrosyne.flows import execute
+from sophrosyne.flows import deferred, execute
 from sophrosyne.logging import get_logger
 from sophrosyne.metrics import Metrics
 from sophrosyne.worker.dispatch import Dispatcher, Limits
@@ -71,6 +72,8 @@ class Worker:
         self.metrics = metrics
         self.worker_id = worker_id or new_worker_id()
         self.clock = clock
+        #: Rules for deferred (once_after) runs that housekeeping starts.
+        self.rules = RuleCache()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._abort = threading.Event()
@@ -219,3 +222,15 @@ class Worker:
         if reaped:
             log.warning("worker.reaped", runs=reaped, worker_id=self.worker_id)
             self._wake.set()  # an idempotent run may be queued again
+        self.fire_deferred()
+
+    def fire_deferred(self) -> list[int]:
+        """Start the runs of once_after throttle windows that have ended (housekeeping)."""
+        with self.session_factory.begin() as session:
+            queued = deferred.fire_due(
+                session, rules=self.rules, now=self.clock(), actor=f"worker:{self.worker_id}"
+            )
+        if queued:
+            log.info("worker.deferred_enqueued", runs=queued, worker_id=self.worker_id)
+            self._wake.set()
+        return queued

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
+from sophrosyne.db.listen import notify_queued
 from sophrosyne.domains.actions.service import bump_revision
 from sophrosyne.domains.guards.models import Automation, ThrottleGroup
 from sophrosyne.domains.guards.policy import Pause
@@ -55,6 +56,8 @@ def set_paused(
     row.changed_at = now
     session.flush()
     bump_revision(session)
+    if not paused:
+        notify_queued(session)  # runs held while paused may start now, on any worker
     return automation(session), changed
 
 
