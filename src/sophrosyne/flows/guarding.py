@@ -77,8 +77,12 @@ def decide(session: Session, batch: Batch, rules: RuleSet, *, now: datetime) -> 
         else:
             live.append(p)
     if not any(p.plan.rule.guards or p.plan.rule.action_rate_limit for p in live):
-        for p in live:
-            _admit(p, rules, None)
+        if rules.paused is None:
+            for p in live:
+                p.run = p.plan.run
+        else:
+            for p in live:
+                _admit(p, rules, None)
         return
     groups = _throttle_groups(session, live, batch, now=now)
     ledger = _ledger(session, live, now=now)
@@ -189,7 +193,7 @@ def _ledger(session: Session, live: Sequence[Planned], *, now: datetime) -> Ledg
     actions.lock(session, action_rate)
     return Ledger(
         now=now,
-        rule_runs=recent.count_recent(session, "rule_id", rate),
-        action_runs=recent.count_recent(session, "action_id", action_rate),
+        rule_runs=recent.rule_runs(session, rate),
+        action_runs=recent.action_runs(session, action_rate),
         touched=recent.touched_targets(session, history),
     )

@@ -108,6 +108,7 @@ def plan_run(
         request=rendered.request,
         automatic=state == RunState.QUEUED,
         target_concurrency=rule.action_target_concurrency,
+        guarded=rule.guards is not None and rule.guards.counts_runs,
     )
     return run, "", ""
 

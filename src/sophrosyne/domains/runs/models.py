@@ -18,8 +18,9 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_state_id", "state", "id"),
         Index("ix_runs_rule_alert", "rule_id", "alert_id"),
-        # Rate limits count a rule's or an action's runs within a window.
-        Index("ix_runs_rule_created", "rule_id", "created_at"),
+        # An action's rate limit counts its runs within a window. (A rule's guards count in
+        # ``guarded_runs``: an index led by rule_id here would dirty a leaf page per rule in
+        # every ingest batch.)
         Index("ix_runs_action_created", "action_id", "created_at"),
         {"sqlite_autoincrement": True},  # a run id is never reused
     )
@@ -92,12 +93,14 @@ class RunOutput(Base):
     at: Mapped[datetime]
 
 
-class RunTarget(Base):
-    """A target a rule's run addresses, one row each, so guards can ask "which targets did
-    this rule touch lately, and when" with an index instead of reading JSON lists."""
+class GuardedRun(Base):
+    """A run of a rule whose guards count runs (rate limit, target cooldown, targets per
+    window): one row per target it addresses, or one with target "" when it has none. The
+    guards look back through this small table, indexed by rule and time, and only rules that
+    have such guards pay for it."""
 
-    __tablename__ = "run_targets"
-    __table_args__ = (Index("ix_run_targets_rule_created", "rule_id", "created_at"),)
+    __tablename__ = "guarded_runs"
+    __table_args__ = (Index("ix_guarded_runs_rule_created", "rule_id", "created_at"),)
 
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     target: Mapped[str] = mapped_column(String(200), primary_key=True)

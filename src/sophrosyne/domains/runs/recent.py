@@ -1,16 +1,20 @@
 """Runs within windows of time, read in bulk for the guards of one batch: when a rule last
-ran for an alert, how many runs a rule or action started lately, which targets a rule touched.
+ran for an alert, how many runs a rule or action created lately, which targets a rule touched.
+
+A rule's own guards count in ``guarded_runs``, which holds the runs of rules that have such
+guards: they count the runs made while the guard was set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
-from sophrosyne.domains.runs.models import Run, RunTarget
+from sophrosyne.domains.runs.models import GuardedRun, Run
 from sophrosyne.domains.runs.states import RunState
 
 
@@ -29,16 +33,32 @@ def last_run_times(
     return {(r, a): t for r, a, t in rows if (r, a) in wanted and r is not None and a is not None}
 
 
-def count_recent(session: Session, column: str, since: dict[int, datetime]) -> dict[int, int]:
-    """Runs per rule (``column="rule_id"``) or action (``"action_id"``) created at or after
-    each one's own start of window: ``since`` maps id → start. One query for all of them."""
+def _windows(column: Any, since: dict[int, datetime], created_at: Any) -> Any:
+    return or_(*(and_(column == key, created_at >= start) for key, start in since.items()))
+
+
+def rule_runs(session: Session, since: dict[int, datetime]) -> dict[int, int]:
+    """Runs per guarded rule created at or after each rule's own start of window (``since``
+    maps rule id → start). One query for all of them."""
     if not since:
         return {}
-    col = Run.rule_id if column == "rule_id" else Run.action_id
     rows = session.execute(
-        select(col, func.count())
-        .where(or_(*(and_(col == key, Run.created_at >= start) for key, start in since.items())))
-        .group_by(col)
+        select(GuardedRun.rule_id, func.count(distinct(GuardedRun.run_id)))
+        .where(_windows(GuardedRun.rule_id, since, GuardedRun.created_at))
+        .group_by(GuardedRun.rule_id)
+    )
+    return {int(key): int(n) for key, n in rows if key is not None}
+
+
+def action_runs(session: Session, since: dict[int, datetime]) -> dict[int, int]:
+    """Runs per action (by rules or by hand) created at or after each action's own start of
+    window. One query for all of them."""
+    if not since:
+        return {}
+    rows = session.execute(
+        select(Run.action_id, func.count())
+        .where(_windows(Run.action_id, since, Run.created_at))
+        .group_by(Run.action_id)
     )
     return {int(key): int(n) for key, n in rows if key is not None}
 
@@ -57,18 +77,14 @@ def touched_targets(session: Session, since: dict[int, datetime]) -> dict[int, d
     if not since:
         return {}
     rows = session.execute(
-        select(RunTarget.rule_id, RunTarget.target, func.max(RunTarget.created_at))
-        .join(Run, Run.id == RunTarget.run_id)
+        select(GuardedRun.rule_id, GuardedRun.target, func.max(GuardedRun.created_at))
+        .join(Run, Run.id == GuardedRun.run_id)
         .where(
-            or_(
-                *(
-                    and_(RunTarget.rule_id == rule, RunTarget.created_at >= start)
-                    for rule, start in since.items()
-                )
-            ),
+            _windows(GuardedRun.rule_id, since, GuardedRun.created_at),
+            GuardedRun.target != "",
             ~_NOT_TOUCHING,
         )
-        .group_by(RunTarget.rule_id, RunTarget.target)
+        .group_by(GuardedRun.rule_id, GuardedRun.target)
     )
     out: dict[int, dict[str, datetime]] = {}
     for rule, target, at in rows:

@@ -18,7 +18,7 @@ from sophrosyne.db.bulk import insert_rows
 from sophrosyne.db.dialect import claim_next_queued, one_of
 from sophrosyne.db.listen import notify_queued
 from sophrosyne.domains.guards.models import Automation
-from sophrosyne.domains.runs.models import Run, RunEvent, RunTarget, TargetLock
+from sophrosyne.domains.runs.models import GuardedRun, Run, RunEvent, TargetLock
 from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
 from sophrosyne.errors import Conflict, NotFound
 
@@ -42,12 +42,15 @@ class NewRun:
     idempotency_key: str | None = None
     targets: list[str] = field(default_factory=list)
     request: dict[str, Any] = field(default_factory=dict)
-    #: Queued by a rule with no person involved: held while the kill switch is on.
+    #: Queued by a rule with no person involved: held while the kill switch is on (only
+    #: meaningful for a queued run; one awaiting confirmation is approved by a person).
     automatic: bool = False
     #: 1: takes its targets exclusively; 0: unlimited (the action's ``target_concurrency``).
     target_concurrency: int = 1
     #: The reason on the run's first event (why it waits for confirmation, for instance).
     reason: str = "created"
+    #: Its rule has guards that look back at the rule's runs: record it in ``guarded_runs``.
+    guarded: bool = False
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
@@ -72,7 +75,7 @@ def _row(new: NewRun, now: datetime, binding: Binding | None = None) -> dict[str
         "argv": new.argv,
         "targets": new.targets,
         "request": new.request,
-        "automatic": new.automatic and new.state == RunState.QUEUED,
+        "automatic": new.automatic,
         "target_concurrency": new.target_concurrency,
         "results": [],
         "timeout_seconds": new.timeout_seconds,
@@ -119,30 +122,28 @@ def enqueue(
         if not row["idempotency_key"]:
             ((run_id,),) = insert_rows(session, table, [row], returning=("id",))  # type: ignore[arg-type]
             out[f"#{i}"] = run_id
-    made = {
-        row["idempotency_key"] or f"#{i}": (row, new)
-        for i, (row, new) in enumerate(zip(rows, runs, strict=True))
-    }
+    keys = [row["idempotency_key"] or f"#{i}" for i, row in enumerate(rows)]
+    state_of = {key: row["state"] for key, row in zip(keys, rows, strict=True)}
+    reason_of = {key: r.reason for key, r in zip(keys, runs, strict=True) if r.reason != "created"}
     events = [
         {
             "run_id": run_id,
             "from_state": None,
-            "to_state": made[key][0]["state"],
-            "reason": made[key][1].reason,
+            "to_state": state_of[key],
+            "reason": reason_of.get(key, "created"),
             "at": now,
         }
         for key, run_id in out.items()
     ]
     insert_rows(session, RunEvent.__table__, events)  # type: ignore[arg-type]
-    # What a rule's runs address, for the guards that look back (target cooldown, blast radius).
-    addressed = [
-        {"run_id": run_id, "target": name, "rule_id": row["rule_id"], "created_at": now}
-        for key, run_id in out.items()
-        for row in (made[key][0],)
-        if row["rule_id"] is not None
-        for name in dict.fromkeys(row["targets"])
+    # Runs of rules whose guards look back (rate limit, target cooldown, targets per window).
+    guarded = [
+        {"run_id": out[key], "target": name, "rule_id": r.rule_id, "created_at": now}
+        for key, r in zip(keys, runs, strict=True)
+        if r.guarded and key in out
+        for name in (dict.fromkeys(r.targets) or ("",))
     ]
-    insert_rows(session, RunTarget.__table__, addressed)  # type: ignore[arg-type]
+    insert_rows(session, GuardedRun.__table__, guarded)  # type: ignore[arg-type]
     if any(r.state == RunState.QUEUED for r in runs) and out:
         notify_queued(session)
     return out

@@ -1,6 +1,6 @@
-"""Guards: rule guards, the kill switch, throttle groups for flapping alerts, the targets
-each rule's run addresses (for target cooldowns and blast radius), and target locks that keep
-two runs off one target at once.
+"""Guards: rule guards, the kill switch, throttle groups for flapping alerts, the runs of
+guarded rules and their targets (for rate limits, target cooldowns and blast radius), and
+target locks that keep two runs off one target at once.
 
 Revision ID: 0008
 Revises: 0005
@@ -35,7 +35,6 @@ def upgrade() -> None:
         )
         batch.drop_index("ix_runs_action_id")
         batch.create_index("ix_runs_action_created", ["action_id", "created_at"], unique=False)
-        batch.create_index("ix_runs_rule_created", ["rule_id", "created_at"], unique=False)
     # Runs queued by rules before this revision were automatic.
     op.execute("UPDATE runs SET automatic = true WHERE rule_id IS NOT NULL AND state = 'queued'")
 
@@ -79,7 +78,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_throttle_groups_due_at", "throttle_groups", ["due_at"], unique=False)
     op.create_table(
-        "run_targets",
+        "guarded_runs",
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("target", sa.String(length=200), nullable=False),
         sa.Column("rule_id", sa.Integer(), nullable=True),
@@ -87,16 +86,16 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["rule_id"],
             ["rules.id"],
-            name=op.f("fk_run_targets_rule_id_rules"),
+            name=op.f("fk_guarded_runs_rule_id_rules"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_run_targets_run_id_runs"), ondelete="CASCADE"
+            ["run_id"], ["runs.id"], name=op.f("fk_guarded_runs_run_id_runs"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("run_id", "target", name=op.f("pk_run_targets")),
+        sa.PrimaryKeyConstraint("run_id", "target", name=op.f("pk_guarded_runs")),
     )
     op.create_index(
-        "ix_run_targets_rule_created", "run_targets", ["rule_id", "created_at"], unique=False
+        "ix_guarded_runs_rule_created", "guarded_runs", ["rule_id", "created_at"], unique=False
     )
     op.create_table(
         "target_locks",
@@ -114,13 +113,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_target_locks_run_id"), table_name="target_locks")
     op.drop_table("target_locks")
-    op.drop_index("ix_run_targets_rule_created", table_name="run_targets")
-    op.drop_table("run_targets")
+    op.drop_index("ix_guarded_runs_rule_created", table_name="guarded_runs")
+    op.drop_table("guarded_runs")
     op.drop_index("ix_throttle_groups_due_at", table_name="throttle_groups")
     op.drop_table("throttle_groups")
     op.drop_table("automation")
     with op.batch_alter_table("runs") as batch:
-        batch.drop_index("ix_runs_rule_created")
         batch.drop_index("ix_runs_action_created")
         batch.create_index("ix_runs_action_id", ["action_id"], unique=False)
         batch.drop_column("target_concurrency")
