@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     Table,
+    Update,
     any_,
+    bindparam,
     delete,
     exists,
     false,
@@ -62,34 +65,13 @@ def claim_next_queued(
     and the ``UPDATE … RETURNING`` cannot race.
     """
     pg = _postgresql(session)
-    candidate = runs.alias("candidate")
-    if pg:
-        names = select(func.jsonb_array_elements_text(candidate.c.targets))
-    else:
-        names = select(literal_column("value")).select_from(func.json_each(candidate.c.targets))
-    # The candidate's own targets: correlated to the candidate two levels up.
-    busy = exists().where(locks.c.target.in_(names.correlate(candidate).scalar_subquery()))
-    paused = select(automation.c.paused).where(automation.c.id == 1).scalar_subquery()
     tried: list[int] = []
     for _ in range(_CLAIM_ATTEMPTS):
-        pick = select(candidate.c.id).where(
-            candidate.c.state == "queued",
-            or_(not_(candidate.c.automatic), not_(func.coalesce(paused, false()))),
-            or_(candidate.c.target_concurrency == 0, not_(busy)),
-        )
+        stmt = _claim_statement(runs, locks, automation, pg=pg, retry=bool(tried))
+        params: dict[str, Any] = {"worker_id": worker_id, "now": now}
         if tried:
-            pick = pick.where(candidate.c.id.not_in(tried))
-        pick = pick.order_by(candidate.c.id).limit(1)
-        if pg:
-            pick = pick.with_for_update(skip_locked=True, of=candidate)
-        stmt = (
-            update(runs)
-            .where(runs.c.id == pick.scalar_subquery())
-            .where(runs.c.state == "queued")
-            .values(state="running", worker_id=worker_id, started_at=now, heartbeat_at=now)
-            .returning(runs.c.id, runs.c.targets, runs.c.target_concurrency)
-        )
-        row = session.execute(stmt).one_or_none()
+            params["tried"] = tried
+        row = session.execute(stmt, params).one_or_none()
         if row is None:
             return None
         run_id, targets, concurrency = row
@@ -104,6 +86,40 @@ def claim_next_queued(
         )
         tried.append(run_id)
     return None
+
+
+@lru_cache(maxsize=16)
+def _claim_statement(
+    runs: Table, locks: Table, automation: Table, *, pg: bool, retry: bool
+) -> Update:
+    """The claim's UPDATE, built once: building it (an alias, correlated subqueries) cost
+    more than running it. Parameters: ``worker_id``, ``now`` and, on a retry, ``tried``."""
+    candidate = runs.alias("candidate")
+    if pg:
+        names = select(func.jsonb_array_elements_text(candidate.c.targets))
+    else:
+        names = select(literal_column("value")).select_from(func.json_each(candidate.c.targets))
+    # The candidate's own targets: correlated to the candidate two levels up.
+    busy = exists().where(locks.c.target.in_(names.correlate(candidate).scalar_subquery()))
+    paused = select(automation.c.paused).where(automation.c.id == 1).scalar_subquery()
+    pick = select(candidate.c.id).where(
+        candidate.c.state == "queued",
+        or_(not_(candidate.c.automatic), not_(func.coalesce(paused, false()))),
+        or_(candidate.c.target_concurrency == 0, not_(busy)),
+    )
+    if retry:
+        pick = pick.where(candidate.c.id.not_in(bindparam("tried", expanding=True)))
+    pick = pick.order_by(candidate.c.id).limit(1)
+    if pg:
+        pick = pick.with_for_update(skip_locked=True, of=candidate)
+    now = bindparam("now", type_=runs.c.started_at.type)
+    return (
+        update(runs)
+        .where(runs.c.id == pick.scalar_subquery())
+        .where(runs.c.state == "queued")
+        .values(state="running", worker_id=bindparam("worker_id"), started_at=now, heartbeat_at=now)
+        .returning(runs.c.id, runs.c.targets, runs.c.target_concurrency)
+    )
 
 
 def _lock_targets(
