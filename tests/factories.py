@@ -35,3 +35,21 @@ def echo_action(session: Session, now: datetime, name: str = "restart") -> None:
         ActionSpec(name=name, argv=["echo", "{{ params.svc }}"], parameters=[{"name": "svc"}]),
         now=now,
     )
+
+
+def add_targets(session: Session, now: datetime, *names: str, **labels: str) -> None:
+    """Enabled targets named ``names``, each addressed by its own name."""
+    from sophrosyne.domains.targets import service as targets
+    from sophrosyne.domains.targets.schemas import TargetSpec
+
+    for name in names:
+        targets.create(session, TargetSpec(name=name, address=name, labels=dict(labels)), now=now)
+
+
+def ssh_action(session: Session, now: datetime, name: str = "fix", **extra: object) -> None:
+    """An ssh action ``echo fix`` with no parameters."""
+    actions.create(
+        session,
+        ActionSpec.model_validate({"name": name, "kind": "ssh", "argv": ["echo", "fix"], **extra}),
+        now=now,
+    )

@@ -1,7 +1,8 @@
 """Prometheus metrics, in a registry of their own built per process (nothing at import).
 
 Counters and histograms observed in-process live here; figures that must be true across
-processes (runs by state, queue depth) are read from the database at scrape time by the API.
+processes (runs by state, queue depth, the kill switch) are read from the database at scrape
+time by the API.
 """
 
 from __future__ import annotations
@@ -60,4 +61,9 @@ class Metrics:
         )
         self.queue_depth = Gauge(
             "sophrosyne_queue_depth", "Runs queued and not yet claimed.", registry=r
+        )
+        self.automation_paused = Gauge(
+            "sophrosyne_automation_paused",
+            "1 while the kill switch pauses every automatic run, else 0.",
+            registry=r,
         )

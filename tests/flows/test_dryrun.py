@@ -213,3 +213,32 @@ def test_report_is_json_serialisable(tmp_path: Path) -> None:
     payload = copy.deepcopy(webhook())
     text = json.dumps(dryrun.test_alerts(payload, compiled(tmp_path)).to_dict())
     assert '"outcome": "match"' in text
+
+
+def test_a_run_beyond_max_targets_would_wait_for_confirmation(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(
+        textwrap.dedent(
+            """\
+            actions:
+              - {name: fix, kind: ssh, argv: [uptime]}
+            targets:
+              - {name: web-1, address: 10.0.0.1, labels: {role: web}}
+              - {name: web-2, address: 10.0.0.2, labels: {role: web}}
+            rules:
+              - name: fix-web
+                matchers: ['alertname="HighErrorRate"']
+                action: fix
+                targets: {selector: ['role="web"']}
+                guards: {max_targets: 1, rate_limit: {runs: 1, window_seconds: 60}}
+            """
+        ),
+        encoding="utf-8",
+    )
+    bundle = load_dir(tmp_path)
+    report = dryrun.test_alerts(
+        webhook(), dryrun.compile_bundle(bundle), dryrun.bundle_inventory(bundle)
+    )
+    [result] = report.alerts[0].rules
+    assert (result.outcome, result.state) == ("match", "awaiting_confirmation")
+    assert result.targets == ["web-1", "web-2"]
+    assert "blast radius: the run addresses 2 targets; at most 1" in result.reason

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sophrosyne.api.deps import State
 from sophrosyne.api.state import AppState
+from sophrosyne.domains.guards import service as guards
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.logging import get_logger
@@ -25,6 +26,7 @@ def _refresh_from_database(state: AppState) -> None:
     try:
         with state.reading() as session:
             counts = runs.count_by_state(session)
+            paused = guards.automation(session).paused
     except SQLAlchemyError as exc:
         # Keep serving this process's counters; stale gauges beat a failed scrape.
         log.warning("metrics.refresh_failed", error=str(exc).splitlines()[0])
@@ -32,6 +34,7 @@ def _refresh_from_database(state: AppState) -> None:
     for run_state, count in counts.items():
         state.metrics.runs_by_state.labels(state=run_state).set(count)
     state.metrics.queue_depth.set(counts.get(RunState.QUEUED.value, 0))
+    state.metrics.automation_paused.set(1 if paused else 0)
 
 
 @router.get(

@@ -61,7 +61,14 @@ class AppState:
         A failing hook must not turn a committed request into an error: the runs are stored and
         every worker polls the queue anyway.
         """
-        if not run_ids or self.on_enqueue is None:
+        if not run_ids:
+            return
+        self.wake(run_ids)
+
+    def wake(self, run_ids: Sequence[int] = ()) -> None:
+        """Tell the in-process worker to look at the queue now (e.g. after automation was
+        resumed); call only after commit. Best effort, like ``enqueued``."""
+        if self.on_enqueue is None:
             return
         try:
             self.on_enqueue(list(run_ids))

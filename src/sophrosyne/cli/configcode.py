@@ -194,6 +194,8 @@ def _print_dry_run(report: dryrun.DryRunReport, rule_count: int) -> None:
                     shown = json.dumps(r.request, ensure_ascii=False)
                     typer.echo(f"        request {shown}")
                 typer.echo(f"    params: {json.dumps(r.params, ensure_ascii=False)}")
+                if r.reason:
+                    typer.echo(f"    would wait for confirmation: {r.reason}")
             elif r.outcome == "error":
                 typer.echo(f"  error: {r.rule} — {r.error}: {r.reason}")
             else:

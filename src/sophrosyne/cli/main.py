@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from sophrosyne.cli import configcode, run
+from sophrosyne.cli.automation import automation_app
 from sophrosyne.cli.db import db_app
 from sophrosyne.cli.secrets import key_app, target_app
 from sophrosyne.cli.tokens import token_app
@@ -23,6 +24,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(key_app, name="key")
 app.add_typer(target_app, name="target")
 app.add_typer(user_app, name="user")
+app.add_typer(automation_app, name="automation")
 configcode.register(app)
 
 

@@ -90,6 +90,8 @@ def _rule_spec(rule: Rule, action_names: dict[int, str]) -> RuleSpec | None:
                 "parameters": rule.parameters,
                 "mode": rule.mode,
                 "cooldown_seconds": rule.cooldown_seconds,
+                "targets": rule.targets,
+                "guards": rule.guards,
             }
         )
     except ValidationError:

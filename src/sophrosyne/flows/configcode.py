@@ -305,6 +305,34 @@ def _check_rule(
     return out
 
 
+def _guard_warnings(
+    bundle: ConfigBundle, rule: Defined[RuleSpec], action: ActionSpec | None
+) -> list[Problem]:
+    """Guards that can never apply: target guards on a rule whose runs address no target."""
+    guards = rule.spec.guards
+    if guards is None or rule.spec.targets is not None:
+        return []
+    if action is not None and action.needs_targets():
+        return []  # an error says the rule needs a target selection
+    unused = [
+        name
+        for name, on in (
+            ("max_targets", guards.max_targets is not None),
+            ("max_targets_per_window", guards.max_targets_per_window is not None),
+            ("target_cooldown_seconds", guards.target_cooldown_seconds > 0),
+        )
+        if on
+    ]
+    return [
+        bundle.problem(
+            rule,
+            ("guards", name),
+            "has no effect: the rule selects no targets (add targets: to the rule)",
+        )
+        for name in unused
+    ]
+
+
 def _check_action(bundle: ConfigBundle, item: Defined[ActionSpec]) -> list[Problem]:
     out = []
     for i, element in enumerate(item.spec.argv):
@@ -351,6 +379,7 @@ def validate(
     for rule in bundle.rules:
         report.errors += _check_rule(bundle, rule, actions.get(rule.spec.action))
         report.warnings += _label_warnings(bundle, rule)
+        report.warnings += _guard_warnings(bundle, rule, actions.get(rule.spec.action))
         if not rule.spec.matchers:
             report.warnings.append(
                 bundle.problem(rule, ("matchers",), "no matchers: the rule matches every alert")

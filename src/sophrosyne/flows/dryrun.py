@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pydantic
@@ -22,9 +23,11 @@ import pydantic
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.alerts.schemas import AlertmanagerPayload, GenericAlert, IncomingAlert
 from sophrosyne.domains.alerts.sources import from_alertmanager, from_generic
+from sophrosyne.domains.guards.policy import CompiledGuards, Ledger, Limit
 from sophrosyne.domains.rules.evaluate import AlertView, CompiledRule, why_not
 from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
+from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import FieldError, ValidationFailed
 from sophrosyne.flows.configcode import ConfigBundle
 from sophrosyne.flows.respond import plan_run
@@ -41,7 +44,8 @@ class RuleResult:
     action: str
     mode: str
     reason: str = ""
-    #: For a match: ``queued`` (mode auto) or ``awaiting_confirmation`` (mode confirm).
+    #: For a match: ``queued`` (mode auto) or ``awaiting_confirmation`` (mode confirm, or a
+    #: blast radius beyond the rule's ``max_targets``; ``reason`` then says so).
     state: str = ""
     #: For an error: ``template_error`` or ``invalid_parameters``, as a real run would record.
     error: str = ""
@@ -108,7 +112,9 @@ def parse_payload(payload: Any) -> tuple[str, list[IncomingAlert]]:
 
 
 def judge(rule: CompiledRule, view: AlertView, inventory: Sequence[TargetView] = ()) -> RuleResult:
-    """What ``rule`` would do for one alert, without cooldowns (they need history)."""
+    """What ``rule`` would do for one alert, without the guards that need history (cooldowns,
+    throttles, rate limits, targets per window so far) or the kill switch; a run on more
+    targets than the rule's blast radius allows says it would wait for confirmation."""
     name, action, mode = rule.name, rule.action_name, rule.mode
     reason = why_not(rule, view)
     if reason is not None:
@@ -116,12 +122,20 @@ def judge(rule: CompiledRule, view: AlertView, inventory: Sequence[TargetView] =
     run, outcome, detail = plan_run(rule, view, None, inventory)
     if run is None:
         return RuleResult(name, "error", action, mode, error=outcome, reason=detail)
+    state, reason = run.state.value, ""
+    if run.state == RunState.QUEUED:
+        verdict = Ledger(now=datetime.now(UTC)).needs_confirmation(
+            rule_id=rule.id, guards=rule.guards, targets=run.targets
+        )
+        if verdict is not None:
+            state, reason = RunState.AWAITING_CONFIRMATION.value, verdict[1]
     return RuleResult(
         name,
         "match",
         action,
         mode,
-        state=run.state.value,
+        reason=reason,
+        state=state,
         params=dict(run.params),
         argv=list(run.argv),
         targets=list(run.targets),
@@ -197,6 +211,13 @@ def compile_bundle(
                     if spec.targets
                     else None
                 ),
+                guards=CompiledGuards.of(
+                    spec.guards.model_dump(exclude_none=True) if spec.guards else None
+                ),
+                action_rate_limit=Limit.of(
+                    action.rate_limit.model_dump() if action.rate_limit else None, "runs"
+                ),
+                action_target_concurrency=action.target_concurrency,
             )
         )
     return out

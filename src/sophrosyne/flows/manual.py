@@ -117,6 +117,7 @@ def run_action(
                 request=rendered.request,
                 approval=policy,
                 state=RunState.AWAITING_CONFIRMATION if confirm else RunState.QUEUED,
+                target_concurrency=int(action.spec.get("target_concurrency", 1)),
             )
         ],
         now=now,

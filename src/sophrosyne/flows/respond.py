@@ -1,14 +1,15 @@
-"""Respond to stored alerts: match rules, apply cooldowns and idempotency, enqueue runs.
+"""Respond to stored alerts: match rules, apply idempotency and guards, enqueue runs.
 
 Runs are created in the caller's transaction, the same one that stored the alert, so a run
-exists only if its alert was stored, and an acknowledged alert never loses its run.
+exists only if its alert was stored, and an acknowledged alert never loses its run. The guards
+(cooldowns, throttles, rate limits, blast radius, the kill switch) are ``flows.guarding``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from sophrosyne.domains.rules.targeting import NoTargets, TargetView, select_tar
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import ValidationFailed
+from sophrosyne.flows import guarding
 
 
 def idempotency_key(rule_id: int, alert: StoredAlert) -> str:
@@ -56,6 +58,7 @@ class Planned:
     key: str
     #: Position of the receipt this came from, so callers can tell whose run it is.
     index: int = 0
+    #: The run to create, if any; it may carry an outcome too (why it awaits confirmation).
     run: runs.NewRun | None = None
     outcome: str = ""
     detail: str = ""
@@ -104,6 +107,9 @@ def plan_run(
         targets=[t.name for t in targets],
         request=rendered.request,
         approval=rule.action_spec.get("approval"),
+        automatic=state == RunState.QUEUED,
+        target_concurrency=rule.action_target_concurrency,
+        guarded=rule.guards is not None and rule.guards.counts_runs,
     )
     return run, "", ""
 
@@ -128,11 +134,13 @@ def respond(
     *,
     now: datetime,
     plans: Sequence[Sequence[Plan]] | None = None,
+    deferred: bool = False,
 ) -> Response:
     """Enqueue what matching rules want for these alerts, and record why where they don't.
 
     ``plans``, one list per receipt, may come from ``plan_alert`` on the alerts as received
     (matching and rendering depend only on the payload); otherwise they are made here.
+    ``deferred``: these are ``once_after`` windows ending, so throttles are not asked again.
     """
     if plans is None:
         plans = [plan_alert(AlertView.of(r.alert), rules) for r in receipts]
@@ -151,27 +159,12 @@ def respond(
     done = runs.existing_keys(session, (p.key for p in wanted if p.alert.id not in created))
     wanted = [p for p in wanted if p.key not in done]
     changed = {r.alert.id for r in receipts if r.changed}
-    last = runs.last_run_times(
+    guarding.decide(
         session,
-        (
-            (p.plan.rule.id, p.alert.id)
-            for p in wanted
-            if p.plan.rule.cooldown_seconds and p.alert.id not in created
-        ),
+        guarding.Batch(wanted, events=changed, created=created, deferred=deferred),
+        rules,
+        now=now,
     )
-    for p in wanted:
-        rule = p.plan.rule
-        previous = last.get((rule.id, p.alert.id))
-        if previous is not None and now - previous < timedelta(seconds=rule.cooldown_seconds):
-            p.outcome = "cooldown"
-            p.detail = (
-                f"last run for this alert {int((now - previous).total_seconds())} s ago; "
-                f"cooldown is {rule.cooldown_seconds} s"
-            )
-        elif p.plan.run is None:
-            p.outcome, p.detail = p.plan.outcome, p.plan.detail
-        else:
-            p.run = p.plan.run
     to_run = [p for p in wanted if p.run is not None]
     ids = runs.enqueue(
         session,
@@ -180,10 +173,12 @@ def respond(
         bindings=[runs.Binding(p.alert.id, p.alert.episode, p.key) for p in to_run],
     )
     out = Response()
-    # Decisions record why a matching rule did NOT run; a run records by itself that it did
-    # (its rule, alert and episode), so writing a decision for it too would only repeat it.
+    # Decisions record why a matching rule did NOT run, or why its run waits for a person; a
+    # run records by itself that it did (its rule, alert and episode), so writing a decision
+    # for a plain run too would only repeat it.
     decisions: list[dict[str, Any]] = []
     for p in wanted:
+        run_id = None
         if p.run is not None:
             run_id = ids.get(p.key)
             if run_id is None:
@@ -193,19 +188,22 @@ def respond(
                 out.queued.append(run_id)
             else:
                 out.awaiting_confirmation.append(run_id)
-        elif p.alert.id in changed:
+            if not p.outcome:
+                continue
+        elif p.alert.id not in changed:
             # Held back on a re-send is not repeated: it was recorded when the alert changed.
-            decisions.append(
-                {
-                    "alert_id": p.alert.id,
-                    "episode": p.alert.episode,
-                    "rule_id": p.plan.rule.id,
-                    "rule_name": p.plan.rule.name,
-                    "outcome": p.outcome,
-                    "detail": p.detail,
-                    "run_id": None,
-                    "at": now,
-                }
-            )
+            continue
+        decisions.append(
+            {
+                "alert_id": p.alert.id,
+                "episode": p.alert.episode,
+                "rule_id": p.plan.rule.id,
+                "rule_name": p.plan.rule.name,
+                "outcome": p.outcome,
+                "detail": p.detail,
+                "run_id": run_id,
+                "at": now,
+            }
+        )
     alerts.record_decisions(session, decisions)
     return out

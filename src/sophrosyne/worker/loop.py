@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.config import Settings
 from sophrosyne.crypto import Keyring
+from sophrosyne.domains.rules.service import RuleCache
 from sophrosyne.errors import Conflict
 from sophrosyne.executors.base import ExecResult
-from sophrosyne.flows import execute
+from sophrosyne.flows import deferred, execute
 from sophrosyne.logging import get_logger
 from sophrosyne.metrics import Metrics
 from sophrosyne.worker.dispatch import Dispatcher, Limits
@@ -75,6 +76,8 @@ class Worker:
         self.clock = clock
         #: Live output, buffered per run and written a few times a second.
         self.output = OutputWriter(session_factory, clock=clock)
+        #: Rules for deferred (once_after) runs that housekeeping starts.
+        self.rules = RuleCache()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._abort = threading.Event()
@@ -234,3 +237,15 @@ class Worker:
         if reaped:
             log.warning("worker.reaped", runs=reaped, worker_id=self.worker_id)
             self._wake.set()  # an idempotent run may be queued again
+        self.fire_deferred()
+
+    def fire_deferred(self) -> list[int]:
+        """Start the runs of once_after throttle windows that have ended (housekeeping)."""
+        with self.session_factory.begin() as session:
+            queued = deferred.fire_due(
+                session, rules=self.rules, now=self.clock(), actor=f"worker:{self.worker_id}"
+            )
+        if queued:
+            log.info("worker.deferred_enqueued", runs=queued, worker_id=self.worker_id)
+            self._wake.set()
+        return queued

@@ -113,6 +113,7 @@ ACTIVITIES: Final[dict[str, Permission]] = {
     "audit.read": Permission.READ,
     "users.read": Permission.MANAGE_USERS,
     "users.edit": Permission.MANAGE_USERS,
+    "automation.read": Permission.READ,
     "automation.kill_switch": Permission.ADMINISTER,
 }
 

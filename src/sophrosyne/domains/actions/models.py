@@ -25,7 +25,8 @@ class Action(Base):
     timeout_seconds: Mapped[int]
     risk: Mapped[str] = mapped_column(String(16))
     idempotent: Mapped[bool] = mapped_column(default=False)
-    #: Kind-specific settings (``ActionSpec.section()``): sudo, parallelism, script, http…
+    #: Kind-specific and execution settings (``ActionSpec.section()``): sudo, parallelism,
+    #: target_concurrency, rate_limit, script, http…
     spec: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'"))
     managed_by: Mapped[str] = mapped_column(String(16), default="api")
     source_file: Mapped[str | None] = mapped_column(Text)

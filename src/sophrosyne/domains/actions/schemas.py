@@ -19,6 +19,7 @@ from sophrosyne.domains.actions.kinds import (
     needs_targets,
 )
 from sophrosyne.domains.actions.render import authority_end
+from sophrosyne.domains.guards.schemas import RateLimit
 
 #: Names are short enough that derived strings ("rule:<name>") fit their columns.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$")]
@@ -84,6 +85,18 @@ class ActionSpec(BaseModel):
     sudo: bool = Field(default=False, description="ssh and script on targets: sudo -n.")
     connect_timeout_seconds: int = Field(default=10, ge=1, le=300)
     parallelism: int = Field(default=8, ge=1, le=256, description="Targets at once.")
+    target_concurrency: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="1: a run takes its targets exclusively and waits, queued, while another "
+        "run holds one of them; 0: unlimited, it neither waits for nor blocks other runs.",
+    )
+    rate_limit: RateLimit | None = Field(
+        default=None,
+        description="At most this many runs of the action (by rules or by hand) within the "
+        "window; further automatic runs are held back.",
+    )
     script: ScriptSection | None = None
     http: HttpSection | None = None
     ansible: AnsibleSection | None = None
@@ -149,12 +162,15 @@ class ActionSpec(BaseModel):
         return needs_targets(self.kind, self.section())
 
     def section(self) -> dict[str, Any]:
-        """The kind-specific settings, as stored in ``actions.spec``."""
+        """The kind-specific and execution settings, as stored in ``actions.spec``."""
         out: dict[str, Any] = {
             "sudo": self.sudo,
             "connect_timeout_seconds": self.connect_timeout_seconds,
             "parallelism": self.parallelism,
+            "target_concurrency": self.target_concurrency,
         }
+        if self.rate_limit is not None:
+            out["rate_limit"] = self.rate_limit.model_dump()
         for name in ("script", "http", "ansible"):
             value = getattr(self, name)
             if value is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -109,6 +110,15 @@ def delete(session: Session, name: str, *, managed_by: str = "api") -> Action:
     session.flush()
     bump_revision(session)
     return action
+
+
+def lock(session: Session, action_ids: Iterable[int]) -> None:
+    """Lock these actions' rows until commit, in id order (see ``rules.service.lock``)."""
+    ids = sorted(set(action_ids))
+    if ids:
+        session.execute(
+            select(Action.id).where(Action.id.in_(ids)).order_by(Action.id).with_for_update()
+        )
 
 
 def bump_revision(session: Session) -> None:

@@ -236,6 +236,10 @@ def record_decisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     insert_rows(session, AlertDecision.__table__, rows)  # type: ignore[arg-type]
 
 
+def find(session: Session, alert_id: int) -> Alert | None:
+    return session.get(Alert, alert_id)
+
+
 def get(session: Session, alert_id: int) -> Alert:
     alert = session.get(Alert, alert_id)
     if alert is None:

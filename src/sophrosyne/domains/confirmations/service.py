@@ -114,6 +114,7 @@ def approve(
     approvers = [a.actor for a in approvals(session, run_id) if _counts(a, run)]
     quorum = int(policy.get("quorum", 1))
     if len(approvers) >= quorum:
+        run.automatic = False  # people approved it: the kill switch does not hold it
         runs.transition(
             session,
             run,

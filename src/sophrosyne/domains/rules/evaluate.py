@@ -9,6 +9,7 @@ from typing import Any
 
 from sophrosyne import templating
 from sophrosyne.domains.actions.schemas import ParameterSpec
+from sophrosyne.domains.guards.policy import CompiledGuards, Limit, Pause
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
 from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
 
@@ -35,6 +36,11 @@ class CompiledRule:
     #: The action's kind settings (``actions.spec``): sudo, script, http, ansible…
     action_spec: Mapping[str, Any] = field(default_factory=dict)
     targets: CompiledSelection | None = None
+    guards: CompiledGuards | None = None
+    #: The action's own rate limit, counted over every run of the action.
+    action_rate_limit: Limit | None = None
+    #: 1: runs take their targets exclusively; 0: no limit (``ActionSpec.target_concurrency``).
+    action_target_concurrency: int = 1
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
@@ -89,8 +95,12 @@ class RuleSet:
         rules: Sequence[CompiledRule],
         revision: int | None = None,
         targets: Sequence[TargetView] = (),
+        paused: Pause | None = None,
     ) -> None:
         self.rules = tuple(rules)
+        #: Set while the kill switch pauses automation (cached with the rules: pausing and
+        #: resuming bump the catalog revision).
+        self.paused = paused
         #: The enabled targets, for rules that select targets from alerts.
         self.targets = tuple(targets)
         #: The catalog revision these rules were compiled at (None: not from a database).

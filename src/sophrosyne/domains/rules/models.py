@@ -30,6 +30,8 @@ class Rule(Base):
     cooldown_seconds: Mapped[int] = mapped_column(default=0)
     #: How the rule picks targets from the alert (``TargetSelection``); None: no targets.
     targets: Mapped[dict[str, Any] | None]
+    #: Rate limit, target cooldown, blast radius and throttle (``RuleGuards``); None: none.
+    guards: Mapped[dict[str, Any] | None]
     managed_by: Mapped[str] = mapped_column(String(16), default="api")
     source_file: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from sophrosyne import templating
+from sophrosyne.domains.guards.schemas import RuleGuards
 from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matcher
 
 #: Names are short enough that derived strings ("rule:<name>") fit their columns.
@@ -75,6 +76,15 @@ class RuleSpec(BaseModel):
     mode: Mode = "auto"
     cooldown_seconds: int = Field(default=0, ge=0, le=30 * 86400)
     targets: TargetSelection | None = None
+    guards: RuleGuards | None = Field(
+        default=None,
+        description="Rate limit, target cooldown, blast radius and throttle for this rule's runs.",
+    )
+
+    @field_validator("guards")
+    @classmethod
+    def _no_empty_guards(cls, value: RuleGuards | None) -> RuleGuards | None:
+        return None if value is not None and value.is_empty() else value
 
     @field_validator("matchers")
     @classmethod
@@ -117,6 +127,7 @@ class RuleOut(BaseModel):
     mode: str
     cooldown_seconds: int
     targets: dict[str, Any] | None
+    guards: dict[str, Any] | None
     managed_by: str
     source_file: str | None
     created_at: datetime

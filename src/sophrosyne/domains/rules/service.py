@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,6 +13,8 @@ from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.kinds import target_problems
 from sophrosyne.domains.actions.models import Action
 from sophrosyne.domains.actions.schemas import ParameterSpec
+from sophrosyne.domains.guards import service as guards
+from sophrosyne.domains.guards.policy import CompiledGuards, Limit
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
 from sophrosyne.domains.rules.matching import parse_matchers
@@ -58,6 +61,7 @@ def _assign(session: Session, rule: Rule, spec: RuleSpec, now: datetime) -> None
     rule.mode = spec.mode
     rule.cooldown_seconds = spec.cooldown_seconds
     rule.targets = selection
+    rule.guards = spec.guards.model_dump(exclude_none=True) if spec.guards else None
     rule.updated_at = now
 
 
@@ -110,6 +114,15 @@ def delete(session: Session, name: str, *, managed_by: str = "api") -> Rule:
     return rule
 
 
+def lock(session: Session, rule_ids: Iterable[int]) -> None:
+    """Lock these rules' rows until commit, in id order: on PostgreSQL, transactions whose
+    guards count a rule's runs then take turns, so two cannot both admit the last run a limit
+    allows. (SQLite runs one writer at a time anyway.)"""
+    ids = sorted(set(rule_ids))
+    if ids:
+        session.execute(select(Rule.id).where(Rule.id.in_(ids)).order_by(Rule.id).with_for_update())
+
+
 def compile_all(session: Session) -> list[CompiledRule]:
     """Every rule joined with its action, matchers parsed; ordered by name for stable output."""
     out: list[CompiledRule] = []
@@ -136,6 +149,9 @@ def compile_all(session: Session) -> list[CompiledRule]:
                 action_idempotent=action.idempotent,
                 action_spec=dict(action.spec),
                 targets=CompiledSelection.of(rule.targets) if rule.targets else None,
+                guards=CompiledGuards.of(rule.guards),
+                action_rate_limit=Limit.of(action.spec.get("rate_limit"), "runs"),
+                action_target_concurrency=int(action.spec.get("target_concurrency", 1)),
             )
         )
     return out
@@ -180,7 +196,12 @@ class RuleCache:
         with self._lock:
             if version == self._version:
                 return self._rules
-        rules = RuleSet(compile_all(session), revision=version, targets=inventory(session))
+        rules = RuleSet(
+            compile_all(session),
+            revision=version,
+            targets=inventory(session),
+            paused=guards.pause_of(session),
+        )
         with self._lock:
             self._version, self._rules = version, rules
         return rules

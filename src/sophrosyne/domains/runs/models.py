@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sophrosyne.db.base import Base
@@ -18,13 +18,15 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_state_id", "state", "id"),
         Index("ix_runs_rule_alert", "rule_id", "alert_id"),
+        # An action's rate limit counts its runs within a window. (A rule's guards count in
+        # ``guarded_runs``: an index led by rule_id here would dirty a leaf page per rule in
+        # every ingest batch.)
+        Index("ix_runs_action_created", "action_id", "created_at"),
         {"sqlite_autoincrement": True},  # a run id is never reused
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int | None] = mapped_column(
-        ForeignKey("actions.id", ondelete="SET NULL"), index=True
-    )
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
     action_name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id", ondelete="SET NULL"))
@@ -47,6 +49,11 @@ class Run(Base):
     approval: Mapped[dict[str, Any] | None]
     #: Unconfirmed by then, the run becomes ``expired``.
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: Queued by a rule without a person's approval: the kill switch holds it while paused.
+    automatic: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: 1: the run takes its targets exclusively (waits while another run holds one); 0: it
+    #: neither waits for nor blocks other runs on them. From the action.
+    target_concurrency: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     timeout_seconds: Mapped[int]
     idempotent: Mapped[bool] = mapped_column(default=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -91,3 +98,30 @@ class RunOutput(Base):
     seq: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+class GuardedRun(Base):
+    """A run of a rule whose guards count runs (rate limit, target cooldown, targets per
+    window): one row per target it addresses, or one with target "" when it has none. The
+    guards look back through this small table, indexed by rule and time, and only rules that
+    have such guards pay for it."""
+
+    __tablename__ = "guarded_runs"
+    __table_args__ = (Index("ix_guarded_runs_rule_created", "rule_id", "created_at"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    target: Mapped[str] = mapped_column(String(200), primary_key=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class TargetLock(Base):
+    """A target held by a running run: taken when a worker claims the run, in the claim's
+    transaction, and released when the run leaves ``running``. The primary key makes two
+    holders impossible, across any number of workers."""
+
+    __tablename__ = "target_locks"
+
+    target: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    acquired_at: Mapped[datetime]

@@ -26,6 +26,10 @@ class RunOut(BaseModel):
     results: list[dict[str, Any]]
     timeout_seconds: int
     idempotent: bool
+    #: Queued by a rule without a person: the kill switch holds it while automation is paused.
+    automatic: bool
+    #: 1: waits, queued, while another run holds one of its targets; 0: unlimited.
+    target_concurrency: int
     requested_by: str
     created_at: datetime
     started_at: datetime | None

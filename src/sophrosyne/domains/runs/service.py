@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
 from sophrosyne.db.dialect import claim_next_queued, one_of
 from sophrosyne.db.listen import notify_queued
-from sophrosyne.domains.runs.models import Run, RunEvent
+from sophrosyne.domains.guards.models import Automation
+from sophrosyne.domains.runs.models import GuardedRun, Run, RunEvent, TargetLock
 from sophrosyne.domains.runs.pinning import pin_of_run
 from sophrosyne.domains.runs.states import TERMINAL, RunState, check_transition
 from sophrosyne.errors import Conflict, NotFound
@@ -44,8 +45,15 @@ class NewRun:
     request: dict[str, Any] = field(default_factory=dict)
     #: The action's approval policy (``kinds.ApprovalPolicy``), for runs that wait for people.
     approval: dict[str, Any] | None = None
-    #: Why the run waits for confirmation when its rule alone would not have asked (a guard).
-    held_because: str | None = None
+    #: Queued by a rule with no person involved: held while the kill switch is on (only
+    #: meaningful for a queued run; one awaiting confirmation is approved by a person).
+    automatic: bool = False
+    #: 1: takes its targets exclusively; 0: unlimited (the action's ``target_concurrency``).
+    target_concurrency: int = 1
+    #: The reason on the run's first event (why it waits for confirmation, for instance).
+    reason: str = "created"
+    #: Its rule has guards that look back at the rule's runs: record it in ``guarded_runs``.
+    guarded: bool = False
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
@@ -65,8 +73,8 @@ DEFAULT_APPROVAL: dict[str, Any] = {
 }
 
 
-#: How a run event says a guard held the run back (read by ``confirmations``).
-HELD_MARKER = "held for confirmation: "
+#: How a run's first event says why it waits for confirmation (read by ``confirmations``).
+HELD_MARKER = "awaiting confirmation: "
 
 
 def _confirmation(new: NewRun, now: datetime) -> dict[str, Any]:
@@ -95,6 +103,8 @@ def _row(new: NewRun, now: datetime, binding: Binding | None = None) -> dict[str
         "argv": new.argv,
         "targets": new.targets,
         "request": new.request,
+        "automatic": new.automatic,
+        "target_concurrency": new.target_concurrency,
         "results": [],
         "timeout_seconds": new.timeout_seconds,
         "idempotent": new.idempotent,
@@ -140,25 +150,28 @@ def enqueue(
         if not row["idempotency_key"]:
             ((run_id,),) = insert_rows(session, table, [row], returning=("id",))  # type: ignore[arg-type]
             out[f"#{i}"] = run_id
-    state_of = {row["idempotency_key"] or f"#{i}": row["state"] for i, row in enumerate(rows)}
-    why_of = {
-        rows[i]["idempotency_key"] or f"#{i}": r.held_because
-        for i, r in enumerate(runs)
-        if r.held_because
-    }
+    keys = [row["idempotency_key"] or f"#{i}" for i, row in enumerate(rows)]
+    state_of = {key: row["state"] for key, row in zip(keys, rows, strict=True)}
+    reason_of = {key: r.reason for key, r in zip(keys, runs, strict=True) if r.reason != "created"}
     events = [
         {
             "run_id": run_id,
             "from_state": None,
             "to_state": state_of[key],
-            "reason": f"created; held for confirmation: {why_of[key]}"
-            if key in why_of
-            else "created",
+            "reason": reason_of.get(key, "created"),
             "at": now,
         }
         for key, run_id in out.items()
     ]
     insert_rows(session, RunEvent.__table__, events)  # type: ignore[arg-type]
+    # Runs of rules whose guards look back (rate limit, target cooldown, targets per window).
+    guarded = [
+        {"run_id": out[key], "target": name, "rule_id": r.rule_id, "created_at": now}
+        for key, r in zip(keys, runs, strict=True)
+        if r.guarded and key in out
+        for name in (dict.fromkeys(r.targets) or ("",))
+    ]
+    insert_rows(session, GuardedRun.__table__, guarded)  # type: ignore[arg-type]
     if any(r.state == RunState.QUEUED for r in runs) and out:
         notify_queued(session)
     return out
@@ -174,21 +187,6 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return {key for key in found if key is not None}
 
 
-def last_run_times(
-    session: Session, pairs: Iterable[tuple[int, int]]
-) -> dict[tuple[int, int], datetime]:
-    """(rule id, alert id) → when that rule last created a run for that alert."""
-    wanted = set(pairs)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Run.rule_id, Run.alert_id, func.max(Run.created_at))
-        .where(Run.rule_id.in_({r for r, _ in wanted}), Run.alert_id.in_({a for _, a in wanted}))
-        .group_by(Run.rule_id, Run.alert_id)
-    )
-    return {(r, a): t for r, a, t in rows if (r, a) in wanted and r is not None and a is not None}
-
-
 def get(session: Session, run_id: int, *, lock: bool = False) -> Run:
     stmt = select(Run).where(Run.id == run_id)
     if lock:
@@ -202,6 +200,8 @@ def get(session: Session, run_id: int, *, lock: bool = False) -> Run:
 def transition(session: Session, run: Run, new: RunState, *, reason: str, now: datetime) -> None:
     """Move ``run`` to ``new`` if the table allows it (else ``IllegalTransition``)."""
     check_transition(run.state, new)
+    if run.state == RunState.RUNNING and new != RunState.RUNNING:
+        _release_targets(session, run.id)
     session.add(
         RunEvent(run_id=run.id, from_state=run.state, to_state=new.value, reason=reason, at=now)
     )
@@ -210,9 +210,27 @@ def transition(session: Session, run: Run, new: RunState, *, reason: str, now: d
         run.finished_at = now
 
 
+def _release_targets(session: Session, run_id: int) -> None:
+    """Give back the targets a run held; runs waiting for them may start now."""
+    released = session.execute(delete(TargetLock).where(TargetLock.run_id == run_id))
+    if released.rowcount:  # type: ignore[attr-defined]
+        notify_queued(session)
+
+
 def claim(session: Session, *, worker_id: str, now: datetime) -> Run | None:
-    """Claim the oldest queued run for ``worker_id`` atomically, or None if the queue is empty."""
-    run_id = claim_next_queued(session, Run.__table__, worker_id=worker_id, now=now)  # type: ignore[arg-type]
+    """Claim the oldest queued run that can start now for ``worker_id`` atomically, or None.
+
+    A run waits, queued, while automation is paused (if it is automatic) or while another
+    running run holds one of its targets (if it takes them exclusively); later runs go first.
+    """
+    run_id = claim_next_queued(
+        session,
+        Run.__table__,  # type: ignore[arg-type]
+        locks=TargetLock.__table__,  # type: ignore[arg-type]
+        automation=Automation.__table__,  # type: ignore[arg-type]
+        worker_id=worker_id,
+        now=now,
+    )
     if run_id is None:
         return None
     run = get(session, run_id)
