@@ -9,6 +9,12 @@ of new connections once 10 are unauthenticated at the same moment, which 16 para
 connections reach on a small machine; ``MaxSessions 10`` caps sessions per connection (the
 executor opens one per connection, so it does not bind here). The benchmark raises both, so
 it measures Sophrosyne and not sshd's flood protection, and says so in its output.
+
+Sessions get ``SHLVL=1`` (``SetEnv``). sshd runs every command through the user's login
+shell, and Debian's bash reads ``~/.bashrc`` when sshd starts it at shell level 1; the
+benchmark logs in as whoever runs it (often root on a test machine), whose ``.bashrc`` may do
+anything (on the machine of docs/performance.md it runs ``pyenv init``: 250 ms per command).
+At level 2 bash skips it, so the remote command costs what starting ``true`` costs.
 """
 
 from __future__ import annotations
