@@ -55,7 +55,13 @@ def machine() -> dict[str, Any]:
         "memory": mem,
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "load_average_at_start": load_average(),
     }
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: other work on the machine skews every figure."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def revision() -> str:

@@ -342,9 +342,15 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(tools.values())
             + f"; sophrosyne at {rev}"
         )
-        print(f"time budget {budget_seconds(args)} s; work dir {workdir}", flush=True)
+        print(
+            f"load average {' '.join(map(str, m['load_average_at_start']))}; "
+            f"time budget {budget_seconds(args)} s; work dir {workdir}",
+            flush=True,
+        )
         results = bench(args, workdir)
         show(results)
+        m["load_average_at_end"] = report.load_average()
+        print(f"\nload average at the end {' '.join(map(str, m['load_average_at_end']))}")
         doc = {**info, **results.document(), "elapsed_s": round(time.monotonic() - started, 1)}
         report.write_json(args.output, doc)
         print(f"\nwrote {args.output} ({doc['elapsed_s']} s)")
