@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness import Series
 from ingest import Measurement
 from latency import LatencyResult
 
@@ -54,7 +55,13 @@ def machine() -> dict[str, Any]:
         "memory": mem,
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "load_average_at_start": load_average(),
     }
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: other work on the machine skews every figure."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def revision() -> str:
@@ -158,6 +165,88 @@ def latency_table(results: list[LatencyResult]) -> str:
         "max ms",
         "POST p50 ms",
         "runs",
+    ]
+    return _table(headers, rows)
+
+
+def _batches(series: Series, unit_rate: bool = False) -> str:
+    return " / ".join(f"{b.unit_rate if unit_rate else b.rate:,.1f}" for b in series.batches)
+
+
+def _check(series: Series) -> str:
+    return "OK" if series.ok else "FAIL"
+
+
+def local_table(items: list[Series]) -> str:
+    """Local executor runs/s per backend and slot count."""
+    rows = [
+        [
+            s.backend,
+            str(s.slots),
+            f"{s.median_rate:,.1f}",
+            _batches(s),
+            f"{s.batches[0].runs:,}",
+            f"{s.batches[0].seconds:.1f}",
+            f"{s.batches[0].mean_run_ms:.1f}",
+            _check(s),
+        ]
+        for s in items
+    ]
+    headers = [
+        "backend",
+        "slots",
+        "runs/s",
+        "each batch",
+        "runs/batch",
+        "s/batch",
+        "claim->record ms",
+        "all succeeded",
+    ]
+    return _table(headers, rows)
+
+
+def ssh_single_table(items: list[Series]) -> str:
+    """Single-target SSH runs/s per backend and slot count."""
+    rows = [
+        [
+            s.backend,
+            str(s.slots),
+            f"{s.median_rate:,.1f}",
+            _batches(s),
+            f"{s.batches[0].runs:,}",
+            f"{s.batches[0].mean_run_ms:.0f}",
+            _check(s),
+        ]
+        for s in items
+    ]
+    headers = ["backend", "slots", "runs/s", "each batch", "runs/batch", "run ms", "checked"]
+    return _table(headers, rows)
+
+
+def ssh_fanout_table(items: list[Series]) -> str:
+    """Fan-out SSH targets/s per backend and parallelism."""
+    rows = [
+        [
+            s.backend,
+            str(s.targets_per_run),
+            str(s.parallelism),
+            f"{s.median_unit_rate:,.1f}",
+            _batches(s, unit_rate=True),
+            f"{s.batches[0].runs:,}",
+            f"{s.batches[0].mean_run_ms:,.0f}",
+            _check(s),
+        ]
+        for s in items
+    ]
+    headers = [
+        "backend",
+        "targets/run",
+        "parallelism",
+        "targets/s",
+        "each batch",
+        "runs/batch",
+        "run ms",
+        "checked",
     ]
     return _table(headers, rows)
 

@@ -1,13 +1,14 @@
-"""Sophrosyne's benchmark: ingest throughput (beside Alertmanager's) and run-start latency.
+"""Sophrosyne's benchmark: ingest throughput (beside Alertmanager's), run-start latency, and
+runs executed per second by the worker (local executor, and SSH against a loopback sshd).
 
     make bench                                  # or:
-    .venv/bin/python bench/run.py [--quick] [--backends sqlite,postgresql] [--duration S]
+    .venv/bin/python bench/run.py [--quick] [--only exec,ssh] [--backends sqlite,postgresql]
 
-It starts everything it needs on loopback (Sophrosyne, Alertmanager, a throwaway PostgreSQL
-database), prints its figures as tables, writes them to bench/results/latest.json and stops
-and removes everything again. Exit status: 0 when it measured (even if a target was missed),
-1 when the database check of persisted alerts failed, 2 when it could not run, 130 when
-interrupted.
+It starts everything it needs on loopback (Sophrosyne, Alertmanager, sshd, a throwaway
+PostgreSQL database), prints its figures as tables, writes them to bench/results/latest.json
+and stops and removes everything again. Exit status: 0 when it measured (even if a target was
+missed), 1 when a database check failed (persisted alerts, or runs that did not all succeed),
+2 when it could not run, 130 when interrupted.
 See docs/performance.md.
 """
 
@@ -25,12 +26,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import harness
 import ingest
 import latency
+import localruns
 import report
 import servers
+import sshd
+import sshruns
 import stack
 import wrk
+from sophrosyne import logging as slog
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 AM_NOTE = (
@@ -39,6 +45,11 @@ AM_NOTE = (
     "and an audit entry per request, to the "
     "database before it answers 200."
 )
+PARTS = ("ingest", "latency", "exec", "ssh")
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,17 +75,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="SOPHROSYNE_SQLITE_SYNCHRONOUS for the server (FULL, the default)",
     )
     p.add_argument("--no-alertmanager", action="store_true", help="skip the Alertmanager peer")
+    p.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run: {', '.join(PARTS)} (default all)",
+    )
+    p.add_argument("--slots", default="1,8,32", help="worker slots, local executor (1,8,32)")
+    p.add_argument("--ssh-slots", default="1,16", help="worker slots, single-target SSH (1,16)")
+    p.add_argument(
+        "--ssh-parallelism", default="1,16", help="action parallelism, fan-out SSH (1,16)"
+    )
+    p.add_argument(
+        "--ssh-targets", type=int, default=32, help="targets (all on one sshd) and fan-out (32)"
+    )
+    p.add_argument("--exec-seconds", type=float, help="least seconds per execution batch (3)")
+    p.add_argument("--repeats", type=int, help="timed batches per figure; the median counts (3)")
+    p.add_argument(
+        "--exec-inventory",
+        type=int,
+        default=0,
+        help="unused targets added to the inventory before the local runs (0)",
+    )
+    p.add_argument(
+        "--sshd-max-startups",
+        default=sshd.MAX_STARTUPS,
+        help=f"the bench sshd's MaxStartups ({sshd.MAX_STARTUPS}; sshd's default is 10:30:100)",
+    )
     p.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file ({RESULTS.name})")
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs) for debugging")
     args = p.parse_args(argv)
     args.duration = args.duration or (3 if args.quick else 10)
     args.warmup = 1 if args.quick else 2
     args.latency_samples = args.latency_samples or (100 if args.quick else 300)
+    args.exec_seconds = args.exec_seconds or (1.0 if args.quick else 3.0)
+    args.repeats = args.repeats or (1 if args.quick else 3)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    args.batches = tuple(int(b) for b in args.batches.split(","))
+    args.batches = _ints(args.batches)
+    args.slots, args.ssh_slots = _ints(args.slots), _ints(args.ssh_slots)
+    args.ssh_parallelism = _ints(args.ssh_parallelism)
+    args.only = {x.strip() for x in args.only.split(",") if x.strip()}
     unknown = set(args.backends) - set(stack.BACKENDS)
     if unknown or not args.backends:
         p.error(f"--backends: choose from {', '.join(stack.BACKENDS)}")
+    if not args.only or args.only - set(PARTS):
+        p.error(f"--only: choose from {', '.join(PARTS)}")
+    counts = (*args.slots, *args.ssh_slots, *args.ssh_parallelism, args.ssh_targets)
+    if min(counts, default=0) < 1 or args.repeats < 1 or args.exec_seconds <= 0:
+        p.error("slots, parallelism, targets, --repeats and --exec-seconds must be positive")
     if args.duration < 1 or min(args.batches) < 1 or args.latency_rate <= 0:
         p.error("--duration, --batches and --latency-rate must be positive")
     return args
@@ -82,18 +129,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def budget_seconds(args: argparse.Namespace) -> int:
     """A hard limit on the whole run: twice the expected time, plus start-up slack."""
-    per_batch = args.duration + args.warmup + 5
-    targets = len(args.backends) + (0 if args.no_alertmanager else 1)
-    expected = targets * (20 + len(args.batches) * per_batch)
-    expected += len(args.backends) * (30 + args.latency_samples / args.latency_rate)
+    expected = 0.0
+    if "ingest" in args.only:
+        per_batch = args.duration + args.warmup + 5
+        targets = len(args.backends) + (0 if args.no_alertmanager else 1)
+        expected += targets * (20 + len(args.batches) * per_batch)
+    if "latency" in args.only:
+        expected += len(args.backends) * (30 + args.latency_samples / args.latency_rate)
+    # A figure: a warm-up, perhaps a batch redone larger, the timed batches (each up to about
+    # 1.5 times the least duration), and the set-up around them.
+    per_figure = (args.repeats + 2) * 1.5 * args.exec_seconds + 10
+    figures = 0
+    if "exec" in args.only:
+        figures += len(args.slots)
+    if "ssh" in args.only:
+        figures += len(args.ssh_slots) + len(args.ssh_parallelism)
+    expected += len(args.backends) * (figures * per_figure + 20)
     return int(2 * expected + 120)
 
 
 def versions(args: argparse.Namespace) -> dict[str, str]:
     """Versions of the programs involved (also checks that they are there)."""
-    out = {"wrk": wrk.wrk_version()}
-    if not args.no_alertmanager:
-        out["alertmanager"] = servers.alertmanager_version()
+    out: dict[str, str] = {}
+    if "ingest" in args.only:
+        out["wrk"] = wrk.wrk_version()
+        if not args.no_alertmanager:
+            out["alertmanager"] = servers.alertmanager_version()
+    if "ssh" in args.only:
+        out["openssh"] = sshd.version()
     if "postgresql" in args.backends:
         out["postgresql"] = servers.postgres_version()
     return out
@@ -107,10 +170,15 @@ class Results:
     ours: list[ingest.Measurement] = field(default_factory=list)
     peer: list[ingest.Measurement] = field(default_factory=list)
     latencies: list[latency.LatencyResult] = field(default_factory=list)
+    local: list[harness.Series] = field(default_factory=list)
+    ssh_single: list[harness.Series] = field(default_factory=list)
+    ssh_fanout: list[harness.Series] = field(default_factory=list)
+    sshd: dict[str, Any] = field(default_factory=dict)
 
     @property
     def verified(self) -> bool:
-        return all(m.verification is not None and m.verification.ok for m in self.ours)
+        stored = all(m.verification is not None and m.verification.ok for m in self.ours)
+        return stored and all(s.ok for s in self.local + self.ssh_single + self.ssh_fanout)
 
     def document(self) -> dict[str, Any]:
         return {
@@ -118,6 +186,12 @@ class Results:
             "ingest": [m.as_dict() for m in self.ours],
             "alertmanager": [m.as_dict() for m in self.peer],
             "latency": [r.as_dict() for r in self.latencies],
+            "execution": [s.as_dict() for s in self.local],
+            "ssh": {
+                "sshd": self.sshd,
+                "single_target": [s.as_dict() for s in self.ssh_single],
+                "fan_out": [s.as_dict() for s in self.ssh_fanout],
+            },
             "targets": [t.as_dict() for t in report.targets(self.ours, self.latencies)],
             "verified": self.verified,
         }
@@ -144,22 +218,63 @@ def bench(args: argparse.Namespace, workdir: Path) -> Results:
             "latency_rate_per_s": args.latency_rate,
             "worker_slots": int(latency.WORKER_SLOTS),
             "sqlite_synchronous": args.sqlite_synchronous,
+            "parts": sorted(args.only),
+            "exec_min_seconds": args.exec_seconds,
+            "exec_repeats": args.repeats,
+            "exec_slots": list(args.slots),
+            "exec_inventory": args.exec_inventory,
+            "ssh_slots": list(args.ssh_slots),
+            "ssh_parallelism": list(args.ssh_parallelism),
+            "ssh_targets": args.ssh_targets,
+            "worker_poll_seconds": harness.POLL_SECONDS,
         }
     )
+    sizing = harness.Sizing(min_seconds=args.exec_seconds, repeats=args.repeats)
     for backend in args.backends:
-        print(f"\n[{backend}] ingest throughput, 100 rules, serve --no-worker", flush=True)
-        out.ours += ingest.measure_sophrosyne(backend, workdir / f"{backend}-ingest", plan)
-        print(f"[{backend}] received->started latency, serve with worker", flush=True)
-        out.latencies.append(
-            latency.measure(
-                backend,
-                workdir / f"{backend}-latency",
-                samples=args.latency_samples,
-                rate=args.latency_rate,
-                server_env=server_env,
+        if "ingest" in args.only:
+            print(f"\n[{backend}] ingest throughput, 100 rules, serve --no-worker", flush=True)
+            out.ours += ingest.measure_sophrosyne(backend, workdir / f"{backend}-ingest", plan)
+        if "latency" in args.only:
+            print(f"[{backend}] received->started latency, serve with worker", flush=True)
+            out.latencies.append(
+                latency.measure(
+                    backend,
+                    workdir / f"{backend}-latency",
+                    samples=args.latency_samples,
+                    rate=args.latency_rate,
+                    server_env=server_env,
+                )
             )
-        )
-    if not args.no_alertmanager:
+        if "exec" in args.only:
+            print(f'\n[{backend}] local executor, shell action argv ["true"]', flush=True)
+            out.local += localruns.measure(
+                backend,
+                workdir / f"{backend}-exec",
+                slots=args.slots,
+                sizing=sizing,
+                inventory=args.exec_inventory,
+                sqlite_synchronous=args.sqlite_synchronous,
+            )
+        if "ssh" in args.only:
+            print(
+                f'\n[{backend}] ssh action argv ["true"], {args.ssh_targets} targets on one '
+                f"loopback sshd (MaxStartups {args.sshd_max_startups})",
+                flush=True,
+            )
+            single, fanout, server = sshruns.measure(
+                backend,
+                workdir / f"{backend}-ssh",
+                slots=args.ssh_slots,
+                parallelism=args.ssh_parallelism,
+                target_count=args.ssh_targets,
+                sizing=sizing,
+                max_startups=args.sshd_max_startups,
+                sqlite_synchronous=args.sqlite_synchronous,
+            )
+            out.ssh_single += single
+            out.ssh_fanout += fanout
+            out.sshd = {"max_startups": server.max_startups, "max_sessions": server.max_sessions}
+    if "ingest" in args.only and not args.no_alertmanager:
         print("\n[alertmanager] ingest throughput, POST /api/v2/alerts", flush=True)
         out.peer = ingest.measure_alertmanager(workdir / "alertmanager", plan)
     return out
@@ -167,18 +282,39 @@ def bench(args: argparse.Namespace, workdir: Path) -> Results:
 
 def show(results: Results) -> None:
     """Print the tables."""
-    print(
-        "\nIngest throughput: POST /api/v1/alerts/alertmanager, 100 rules "
-        f"(wrk {results.settings['wrk']})"
-    )
-    print(report.ingest_table(results.ours, results.peer))
+    if results.ours or results.peer:
+        print(
+            "\nIngest throughput: POST /api/v1/alerts/alertmanager, 100 rules "
+            f"(wrk {results.settings['wrk']})"
+        )
+        print(report.ingest_table(results.ours, results.peer))
     if results.peer:
         print(AM_NOTE)
     if results.latencies:
         print('\nReceived -> run started (ms), in-process worker, action argv ["true"]')
         print(report.latency_table(results.latencies))
-    print("\nTargets (from the issue)")
-    print(report.targets_table(report.targets(results.ours, results.latencies)))
+    repeats = results.settings["exec_repeats"]
+    if results.local:
+        print(
+            '\nLocal executor: runs/s, shell action argv ["true"], median of '
+            f"{repeats} batches of >= {results.settings['exec_min_seconds']:g} s"
+        )
+        print(report.local_table(results.local))
+    if results.ssh_single:
+        print('\nSSH, one target per run (argv ["true"]): runs/s by worker slots')
+        print(report.ssh_single_table(results.ssh_single))
+    if results.ssh_fanout:
+        print("\nSSH fan-out, one run over every target, 1 worker slot: targets/s by parallelism")
+        print(report.ssh_fanout_table(results.ssh_fanout))
+    if results.ssh_single or results.ssh_fanout:
+        print(
+            f"* the bench sshd runs with MaxStartups {results.sshd['max_startups']} and "
+            f"MaxSessions {results.sshd['max_sessions']} (sshd's defaults are 10:30:100 and 10)"
+        )
+    found = report.targets(results.ours, results.latencies)
+    if found:
+        print("\nTargets (from the issue)")
+        print(report.targets_table(found))
 
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -195,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGALRM, signal.SIGTERM):
         signal.signal(sig, _on_signal)
     signal.alarm(budget_seconds(args))
+    # The worker and executors run in this process: their logs as JSON on stderr, warnings only
+    # (as the servers the benchmark starts are configured).
+    slog.configure("WARNING", "json")
     try:
         m, tools, rev = report.machine(), versions(args), report.revision()
         info: dict[str, Any] = {"revision": rev, "machine": m, "versions": tools}
@@ -203,9 +342,15 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(tools.values())
             + f"; sophrosyne at {rev}"
         )
-        print(f"time budget {budget_seconds(args)} s; work dir {workdir}", flush=True)
+        print(
+            f"load average {' '.join(map(str, m['load_average_at_start']))}; "
+            f"time budget {budget_seconds(args)} s; work dir {workdir}",
+            flush=True,
+        )
         results = bench(args, workdir)
         show(results)
+        m["load_average_at_end"] = report.load_average()
+        print(f"\nload average at the end {' '.join(map(str, m['load_average_at_end']))}")
         doc = {**info, **results.document(), "elapsed_s": round(time.monotonic() - started, 1)}
         report.write_json(args.output, doc)
         print(f"\nwrote {args.output} ({doc['elapsed_s']} s)")
@@ -224,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     if not results.verified:
         print(
             "\nVERIFICATION FAILED: the database does not hold exactly the acknowledged alerts "
-            "and one run for each (see the stored column above)",
+            "and one run for each, or not every executed run succeeded on every target (see "
+            "the check columns above)",
             file=sys.stderr,
         )
         return 1
