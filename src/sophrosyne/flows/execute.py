@@ -56,7 +56,8 @@ def _access(
     session: Session, names: list[str], keyring: Keyring | None
 ) -> tuple[list[SshTarget], dict[str, str], dict[str, str], list[str]]:
     """(usable targets, unavailable → why, http tokens, vault passwords) for ``names``."""
-    found = {t.name: t for t in targets_service.list_all(session) if t.name in set(names)}
+    # Only the run's own targets: claims must not grow with the size of the inventory.
+    found = {t.name: t for t in targets_service.by_names(session, names)} if names else {}
     usable: list[SshTarget] = []
     unavailable: dict[str, str] = {}
     tokens: dict[str, str] = {}

@@ -23,6 +23,7 @@ from sophrosyne.domains.targets.schemas import SECRET_KINDS, TargetOut, TargetSp
 from sophrosyne.errors import Conflict, FieldError, NotFound, ReadOnly, ValidationFailed
 
 __all__ = [
+    "by_names",
     "clear_secret",
     "create",
     "delete",
@@ -55,6 +56,17 @@ def get_by_name(session: Session, name: str) -> Target:
 
 def find_by_name(session: Session, name: str) -> Target | None:
     return session.scalar(sa_select(Target).where(Target.name == name))
+
+
+def by_names(session: Session, names: Sequence[str]) -> list[Target]:
+    """The targets named ``names`` that exist, with their secrets loaded."""
+    stmt = (
+        sa_select(Target)
+        .where(Target.name.in_(set(names)))
+        .options(selectinload(Target.secrets))
+        .order_by(Target.name)
+    )
+    return list(session.scalars(stmt))
 
 
 def list_all(session: Session) -> list[Target]:
@@ -248,10 +260,9 @@ def clear_secret(session: Session, target: Target, kind: str) -> None:
 
 def reveal_secrets(session: Session, keyring: Keyring, target: Target) -> dict[str, Secret]:
     """Every secret of ``target``, decrypted, by kind (``CryptoError`` on a wrong key)."""
-    rows = session.scalars(sa_select(TargetSecret).where(TargetSecret.target_id == target.id))
     return {
         row.kind: Secret(keyring.decrypt(row.ciphertext, context=_context(target.id, row.kind)))
-        for row in rows
+        for row in target.secrets  # loaded with the target by by_names/list_all, else lazily
     }
 
 
