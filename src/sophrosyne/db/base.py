@@ -48,6 +48,7 @@ def load_models() -> MetaData:
         "tasks",
         "knowledge",
         "fixes",
+        "incidents",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata
