@@ -102,7 +102,7 @@ def alerts_of(session: Session, incident_id: int) -> list[tuple[IncidentAlert, A
         .where(IncidentAlert.incident_id == incident_id)
         .order_by(IncidentAlert.first_attached_at, IncidentAlert.id)
     )
-    return [(link, alert) for link, alert in rows.tuples()]
+    return [(link, alert) for link, alert in rows]
 
 
 def create(session: Session, data: IncidentCreate, *, actor: str, now: datetime) -> Incident:
