@@ -106,6 +106,20 @@ class Settings(BaseSettings):
         description="Labels (comma separated) whose values make an alert's signature for the "
         "history of fixes; hosts are left out so what worked on one applies to its peers.",
     )
+    incident_group_by: str = Field(
+        default="alertname,cluster,namespace,service",
+        description="Labels (comma separated) the default incident grouping rule groups by.",
+    )
+    incident_window_seconds: int = Field(
+        default=3600,
+        ge=1,
+        le=30 * 86400,
+        description="An alert joins an open incident of its group opened at most this long ago.",
+    )
+    incident_auto_resolve: bool = Field(
+        default=True,
+        description="Incidents of the default rule resolve when all their alerts have resolved.",
+    )
 
     @property
     def signature_labels(self) -> tuple[str, ...]:

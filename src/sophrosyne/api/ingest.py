@@ -29,6 +29,7 @@ from sophrosyne.domains.alerts.schemas import (
     IngestReply,
 )
 from sophrosyne.domains.alerts.sources import from_alertmanager, from_generic
+from sophrosyne.domains.incidents.grouping import default_rule
 from sophrosyne.errors import ValidationFailed
 from sophrosyne.flows.ingest import Batch, IngestResult, ingest_many, prepare
 from sophrosyne.logging import get_logger
@@ -78,7 +79,13 @@ def _plan(
 def _store_all(session: Session, requests: list[_Request]) -> list[IngestResult]:
     """The requests of one group commit, stored with one pass over the database."""
     state = requests[0].state
-    return ingest_many(session, [r.batch for r in requests], rules=state.rules, now=utcnow())
+    return ingest_many(
+        session,
+        [r.batch for r in requests],
+        rules=state.rules,
+        now=utcnow(),
+        incident_default=default_rule(state.settings),
+    )
 
 
 async def _ingest(state: AppState, parse: Callable[[], _Request]) -> IngestReply:

@@ -49,6 +49,7 @@ def load_models() -> MetaData:
         "knowledge",
         "fixes",
         "guards",
+        "incidents",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata

@@ -28,7 +28,7 @@ from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.targets import service as targets
 from sophrosyne.domains.targets.models import Target
 from sophrosyne.errors import Conflict
-from sophrosyne.flows import applyknowledge
+from sophrosyne.flows import applyincidents, applyknowledge
 from sophrosyne.flows.configcode import (
     ConfigBundle,
     ConfigInvalid,
@@ -286,6 +286,9 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
             Change(verb, kind, name, source), object_id, {}
         ),
     )
+
+    if applyincidents.apply(session, bundle, actor=actor, now=now):
+        summary.changes.append(Change("updated", "incident_rules", "incident_rules", None))
 
     log.info(
         "config.applied",

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from sophrosyne import templating
 from sophrosyne.domains.actions.kinds import target_problems
 from sophrosyne.domains.actions.schemas import ActionSpec
+from sophrosyne.domains.incidents.schemas import IncidentRuleSpec
 from sophrosyne.domains.knowledge import service as knowledge
 from sophrosyne.domains.knowledge.schemas import ArticleSpec
 from sophrosyne.domains.recommendations.checks import spec_problems
@@ -46,7 +47,9 @@ __all__ = [
     "validate",
 ]
 
-SpecT = TypeVar("SpecT", ActionSpec, RuleSpec, TargetSpec, RecommendationSpec, ArticleSpec)
+SpecT = TypeVar(
+    "SpecT", ActionSpec, RuleSpec, TargetSpec, RecommendationSpec, ArticleSpec, IncidentRuleSpec
+)
 
 SECTIONS: dict[str, type[BaseModel]] = {
     "actions": ActionSpec,
@@ -54,6 +57,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "targets": TargetSpec,
     "recommendations": RecommendationSpec,
     "articles": ArticleSpec,
+    "incident_rules": IncidentRuleSpec,
 }
 #: Why a credential in a target's YAML is refused, and where it goes instead.
 NO_SECRETS_IN_FILES = (
@@ -102,6 +106,7 @@ class ConfigBundle:
     targets: list[Defined[TargetSpec]] = field(default_factory=list)
     recommendations: list[Defined[RecommendationSpec]] = field(default_factory=list)
     articles: list[Defined[ArticleSpec]] = field(default_factory=list)
+    incident_rules: list[Defined[IncidentRuleSpec]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     lines: dict[str, dict[Loc, int]] = field(default_factory=dict)
 
@@ -193,6 +198,8 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                 bundle.recommendations.append(Defined(spec, shown, path.name, key, i))
             elif isinstance(spec, ArticleSpec):
                 bundle.articles.append(Defined(spec, shown, path.name, key, i))
+            elif isinstance(spec, IncidentRuleSpec):
+                bundle.incident_rules.append(Defined(spec, shown, path.name, key, i))
 
 
 def _secret_problems(item: dict[Any, Any], loc: Loc, shown: str, bundle: ConfigBundle) -> bool:
@@ -363,6 +370,7 @@ def validate(
     report.errors += _duplicates(bundle, bundle.targets, "target")
     report.errors += _duplicates(bundle, bundle.recommendations, "recommendation")
     report.errors += _duplicates(bundle, bundle.articles, "article")
+    report.errors += _duplicates(bundle, bundle.incident_rules, "incident rule")
     for rec in bundle.recommendations:
         report.errors += [bundle.problem(rec, e.loc, e.msg) for e in spec_problems(rec.spec)]
     for art in bundle.articles:

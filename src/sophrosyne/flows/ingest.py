@@ -13,8 +13,10 @@ from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.alerts.schemas import IncomingAlert, IngestReply
 from sophrosyne.domains.alerts.service import Receipt
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.incidents.grouping import GroupingRule
 from sophrosyne.domains.rules.evaluate import AlertView, RuleSet
 from sophrosyne.domains.rules.service import RuleCache
+from sophrosyne.flows.incidents import attach as attach_to_incidents
 from sophrosyne.flows.respond import Plan, Response, plan_alert, respond
 
 #: Fingerprints listed in one audit entry; the count is always exact.
@@ -69,7 +71,12 @@ def ingest(
 
 
 def ingest_many(
-    session: Session, batches: Sequence[Batch], *, rules: RuleCache, now: datetime
+    session: Session,
+    batches: Sequence[Batch],
+    *,
+    rules: RuleCache,
+    now: datetime,
+    incident_default: GroupingRule | None = None,
 ) -> list[IngestResult]:
     """Store several batches and respond to them with one pass over the database: one upsert,
     one round of rule decisions, then a reply and an audit entry per batch.
@@ -88,6 +95,7 @@ def ingest_many(
         ruleset = rules.get(session)
     receipts = alerts.upsert(session, incoming, now=now)
     response = respond(session, receipts, ruleset, now=now, plans=plans)
+    attach_to_incidents(session, receipts, now=now, default=incident_default)
     results: list[IngestResult] = []
     start = 0
     for batch in batches:

@@ -109,6 +109,9 @@ ACTIVITIES: Final[dict[str, Permission]] = {
     "recommendations.edit": Permission.EDIT_KNOWLEDGE,
     "tasks.read": Permission.READ,
     "tasks.work": Permission.ACK,
+    # incidents
+    "incidents.read": Permission.READ,
+    "incidents.edit": Permission.ACK,
     # administration
     "audit.read": Permission.READ,
     "users.read": Permission.MANAGE_USERS,

@@ -1,0 +1,1 @@
+"""Incidents: related alerts grouped, with a lifecycle, a timeline and a post-mortem."""
