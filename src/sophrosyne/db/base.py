@@ -48,6 +48,8 @@ def load_models() -> MetaData:
         "tasks",
         "knowledge",
         "fixes",
+        "notifications",
+        "oncall",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata
