@@ -74,7 +74,7 @@ class AppriseNotifier:
             outcome = client.notify(
                 title=request.title, body=request.body, timeout=request.timeout_seconds
             )
-        except Exception as exc:  # apprise plugins may raise anything; it becomes a reason
+        except Exception as exc:  # noqa: BLE001 - apprise plugins may raise anything
             return NotifyResult(False, _clean(f"{type(exc).__name__}: {exc}", request.urls))
         if outcome:
             return NotifyResult(True)
@@ -95,7 +95,7 @@ def _clean(reason: str, urls: Sequence[Secret]) -> str:
     for url in urls:
         value = url.reveal()
         parts.append(value)
-        head, _, rest = value.partition("://")
+        _scheme, _, rest = value.partition("://")
         if rest:
             parts.extend(p for p in rest.replace("@", "/").split("/") if len(p) >= 8)
     return redact(reason, parts)[:1000]

@@ -10,6 +10,7 @@ recently created one, if two overlap).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -133,7 +134,9 @@ def _boundaries(
             day = _local(start, zone).date() - timedelta(days=1)
             while (t := _at_local(day, layer.restriction.start, zone)) < end:
                 found.add(t)
-                end_day = day + timedelta(days=0 if layer.restriction.end > layer.restriction.start else 1)
+                end_day = day + timedelta(
+                    days=0 if layer.restriction.end > layer.restriction.start else 1
+                )
                 found.add(_at_local(end_day, layer.restriction.end, zone))
                 day += timedelta(days=1)
     for cover in overrides:
@@ -148,7 +151,7 @@ def shifts(
     (``user`` None where nobody is on call), neighbours with the same person merged."""
     out: list[Shift] = []
     edges = [start, *_boundaries(schedule, start, end, overrides), end]
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         user, why = on_call_at(schedule, a, overrides)
         if out and out[-1].user == user and out[-1].layer == why:
             out[-1] = Shift(user, why, out[-1].start, b)
@@ -157,9 +160,7 @@ def shifts(
     return out
 
 
-def _forward(
-    schedule: ScheduleSpec, at: datetime, overrides: Sequence[Cover]
-) -> Iterator[Shift]:
+def _forward(schedule: ScheduleSpec, at: datetime, overrides: Sequence[Cover]) -> Iterator[Shift]:
     window = timedelta(days=7)
     cursor = at
     while cursor < at + HORIZON:
@@ -176,10 +177,9 @@ def current_and_next(
     since = _since(schedule, at, user, overrides)
     end: datetime | None = None
     for shift in _forward(schedule, at, overrides):
-        if end is None or shift.start == end:
-            if shift.user == user:
-                end = shift.end
-                continue
+        if (end is None or shift.start == end) and shift.user == user:
+            end = shift.end
+            continue
         end = end or shift.start
         if shift.user is not None and shift.user != user:
             return Shift(user, why, since, end), shift_until_change(schedule, shift, overrides)
