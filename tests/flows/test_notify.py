@@ -27,8 +27,8 @@ from sophrosyne.domains.oncall import service as oncall
 from sophrosyne.domains.oncall.schemas import ScheduleSpec
 from sophrosyne.executors.notify import AppriseNotifier, FakeNotifier
 from sophrosyne.flows import notify
-from tests.executors.httpd import Server, server  # noqa: F401
-from tests.executors.smtpd import Mailbox, body_text, smtp  # noqa: F401
+from tests.executors.httpd import Server
+from tests.executors.smtpd import Mailbox, body_text
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TOKEN = "xoxb-SECRET-TOKEN-1234"
@@ -83,7 +83,7 @@ def test_routes_deliver_to_real_smtp_and_webhook_and_record_every_outcome(
     keyring: Keyring,
     clock: Clock,
     smtp: Mailbox,
-    server: Server,  # noqa: F811
+    server: Server,
 ) -> None:
     port = server.base.rsplit(":", 1)[1]
     with session_factory.begin() as s:
