@@ -25,6 +25,8 @@ from sophrosyne.api import (
     health,
     ingest,
     knowledge,
+    notifications,
+    oncall,
     openapi,
     recommendations,
     runoutput,
@@ -76,6 +78,8 @@ _TAGS = [
     {"name": "recommendations", "description": "Instructions for people, with attachments."},
     {"name": "tasks", "description": "Work for people: open, acknowledged, done, dismissed."},
     {"name": "knowledge", "description": "Runbook articles, and past fixes ranked by success."},
+    {"name": "notifications", "description": "Channels, routes, escalation policies, records."},
+    {"name": "on-call", "description": "Schedules: who is on call now and next; iCal."},
     {"name": "audit", "description": "Who did what, when (read only)."},
     {"name": "auth", "description": "Log in and out, who am I, change your password."},
     {"name": "users", "description": "People who log in, and their roles (admins)."},
@@ -156,6 +160,8 @@ def create_app(
         tokens.router,
         auth.router,
         users.router,
+        notifications.router,
+        oncall.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
