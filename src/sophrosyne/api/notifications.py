@@ -1,11 +1,13 @@
 """Notification channels, routes, escalation policies and the record of notifications.
 
+(No ``from __future__ import annotations`` here: the generic routes need their body types
+evaluated, not as strings FastAPI would look up in this module.)
+
 Channel URLs are write-only (``PUT /channels/{name}/urls``, permission ``manage_secrets``): a
 channel shows ``has_urls``, never a URL. Objects from config files are read-only here (409).
 Every change is audited. Reads need ``read``; changes ``edit_catalog``.
 """
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 
