@@ -8,7 +8,6 @@ channel shows ``has_urls``, never a URL. Objects from config files are read-only
 Every change is audited. Reads need ``read``; changes ``edit_catalog``.
 """
 
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status

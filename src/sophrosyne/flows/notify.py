@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,11 +30,10 @@ log = get_logger(__name__)
 Clock = Callable[[], datetime]
 
 
-class Notifier:
+class Notifier(Protocol):
     """What ``executors.notify`` provides (``AppriseNotifier``, ``FakeNotifier``)."""
 
-    def send(self, request: NotifyRequest) -> NotifyResult:  # pragma: no cover - protocol
-        raise NotImplementedError
+    def send(self, request: NotifyRequest) -> NotifyResult: ...
 
 
 def notify_subject(
