@@ -27,6 +27,8 @@ from sophrosyne.api import (
     incidents,
     ingest,
     knowledge,
+    notifications,
+    oncall,
     openapi,
     recommendations,
     runoutput,
@@ -79,6 +81,8 @@ _TAGS = [
     {"name": "tasks", "description": "Work for people: open, acknowledged, done, dismissed."},
     {"name": "incidents", "description": "Alerts grouped, with a lifecycle and a timeline."},
     {"name": "knowledge", "description": "Runbook articles, and past fixes ranked by success."},
+    {"name": "notifications", "description": "Channels, routes, escalation policies, records."},
+    {"name": "on-call", "description": "Schedules: who is on call now and next; iCal."},
     {"name": "audit", "description": "Who did what, when (read only)."},
     {"name": "auth", "description": "Log in and out, who am I, change your password."},
     {"name": "users", "description": "People who log in, and their roles (admins)."},
@@ -162,6 +166,8 @@ def create_app(
         tokens.router,
         auth.router,
         users.router,
+        notifications.router,
+        oncall.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -121,6 +121,19 @@ class Settings(BaseSettings):
         description="Incidents of the default rule resolve when all their alerts have resolved.",
     )
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="How people reach this server: links in notifications start with it.",
+    )
+    notify_smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Apprise mailto:// or mailtos:// URL of the SMTP server that e-mails "
+        "people (escalations to users and on-call); the recipient is added as to=.",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="A notification not sent by then has failed."
+    )
+
     @property
     def signature_labels(self) -> tuple[str, ...]:
         """``fix_signature_labels`` as a tuple; ``alertname`` always comes first."""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +44,8 @@ class AppState:
     keyring: Keyring | None = None
     #: Set once /readyz saw the schema at head; a schema never goes back down at run time.
     schema_ready: bool = field(default=False)
+    #: Sends notifications (``executors.notify``); None: the apprise one, built on first use.
+    notifier: Any = None
     #: The time as authentication sees it (sessions, token expiry); tests replace it.
     clock: Callable[[], datetime] = field(default=utcnow)
 

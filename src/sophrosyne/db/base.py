@@ -50,6 +50,8 @@ def load_models() -> MetaData:
         "fixes",
         "guards",
         "incidents",
+        "notifications",
+        "oncall",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata

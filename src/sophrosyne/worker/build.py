@@ -14,10 +14,12 @@ from sophrosyne.domains.targets.keys import optional_keyring
 from sophrosyne.executors.ansible import AnsibleExecutor
 from sophrosyne.executors.http import HttpExecutor
 from sophrosyne.executors.local import LocalExecutor
+from sophrosyne.executors.notify import AppriseNotifier
 from sophrosyne.executors.script import ScriptExecutor
 from sophrosyne.executors.ssh import SshExecutor
 from sophrosyne.metrics import Metrics
 from sophrosyne.worker.loop import Worker
+from sophrosyne.worker.notifications import NotificationPump
 
 
 def default_executors(settings: Settings | None = None) -> dict[str, Any]:
@@ -56,6 +58,11 @@ def build_worker(
     )
     if QueueListener.wanted(engine):
         worker.attach(QueueListener(engine, worker.wake))
+    worker.attach(
+        NotificationPump(
+            settings, session_factory, AppriseNotifier(), keyring=worker.keyring, clock=worker.clock
+        )
+    )
     return worker
 
 

@@ -112,6 +112,13 @@ ACTIVITIES: Final[dict[str, Permission]] = {
     # incidents
     "incidents.read": Permission.READ,
     "incidents.edit": Permission.ACK,
+    # notifications and on-call (channel URLs carry tokens: secrets)
+    "notifications.read": Permission.READ,
+    "notifications.edit": Permission.EDIT_CATALOG,
+    "notifications.secrets": Permission.MANAGE_SECRETS,
+    "oncall.read": Permission.READ,
+    "oncall.edit": Permission.EDIT_CATALOG,
+    "oncall.override": Permission.ACK,
     # administration
     "audit.read": Permission.READ,
     "users.read": Permission.MANAGE_USERS,

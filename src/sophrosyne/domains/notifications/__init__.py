@@ -1,0 +1,1 @@
+"""Notification channels, routes, message records and escalation policies."""

@@ -1,0 +1,1 @@
+"""On-call schedules: rotations, layers, overrides; who is on call, and iCal export."""
