@@ -80,6 +80,28 @@ def dashboard(request: Request, state: State, principal: Reading) -> Response:
         )
 
 
+def split_matchers(text: str) -> list[str]:
+    """Matchers typed in one field, separated by commas outside quotes (a regex such as
+    ``=~"a{1,3}"`` keeps its comma)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
 def _matchers(texts: list[str]) -> tuple[tuple[Matcher, ...], str]:
     parsed: list[Matcher] = []
     for text in texts:
@@ -102,8 +124,7 @@ def alert_list(
     matcher: Annotated[str, Query(description="Matchers separated by commas")] = "",
     before_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    texts = [t.strip() for t in matcher.split(",") if t.strip()]
-    parsed, matcher_error = _matchers(texts)
+    parsed, matcher_error = _matchers(split_matchers(matcher))
     items = []
     if not matcher_error:
         flt = alerts.AlertFilter(
@@ -151,9 +172,9 @@ def alert_detail(request: Request, alert_id: int, state: State, _principal: Read
             now=utcnow(),
             signature_labels=settings.signature_labels,
         )
-        # Actions to run from here: those of the rules that matched it, those that fixed
-        # alerts like it, then the rest of the catalog.
-        wanted: list[str] = []
+        # Actions to run from here: those that ran for it, those of the rules that matched it,
+        # those that fixed alerts like it; the catalog has the rest.
+        wanted: list[str] = [r.action_name for r in alert_runs]
         by_rule = {r.name: r for r in rules.list_all(session)}
         for d in decisions:
             rule = by_rule.get(d.rule_name)
