@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages that the end-to-end tests and benchmarks run for real (and the
-# Chromium of the browser tests), only
-# when one is missing (apt-get update is slow, so it runs only then).
+# Chromium of the browser tests), only when one is missing (apt-get update is slow, so it runs
+# only then).
 set -euo pipefail
 need=()
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
