@@ -28,10 +28,7 @@ from sophrosyne.domains.accounts import roles
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.runs.states import IllegalTransition
 from sophrosyne.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from sophrosyne.logging import get_logger
 from sophrosyne.web.render import PAGE_HEADERS, pages_of
-
-log = get_logger(__name__)
 
 CSRF_FIELD = "csrf_token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
