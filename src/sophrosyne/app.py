@@ -48,6 +48,7 @@ from sophrosyne.db.engine import make_engine, make_session_factory
 from sophrosyne.domains.rules.service import RuleCache
 from sophrosyne.domains.targets.keys import optional_keyring
 from sophrosyne.metrics import Metrics
+from sophrosyne.web import routes as web_routes
 
 API_PREFIX = "/api/v1"
 
@@ -172,4 +173,5 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
+    web_routes.install(app)  # the pages and /static
     return app

@@ -104,11 +104,22 @@ def _session_from_database(state: AppState, session_id: str) -> sessions.Identif
     return found
 
 
+def session_of(state: AppState, session_id: str) -> sessions.Identified:
+    """The person behind a session cookie and the session's CSRF token, refreshing
+    ``last_seen_at`` when due; ``Unauthorized`` saying why if nobody. Blocking: call it from
+    the threadpool. The web pages use it too (their CSRF token travels in a form field)."""
+    return _session_from_database(state, session_id)
+
+
+def csrf_matches(given: str | None, expected: str) -> bool:
+    """Whether ``given`` is the session's CSRF token (compared in constant time)."""
+    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
 def _csrf_refusal(request: Request, expected: str) -> str | None:
     if request.method in _SAFE_METHODS:
         return None
-    given = request.headers.get(CSRF_HEADER, "")
-    if given and hmac.compare_digest(given.encode(), expected.encode()):
+    if csrf_matches(request.headers.get(CSRF_HEADER), expected):
         return None
     return (
         f"a change made with the session cookie needs the header {CSRF_HEADER} with the "

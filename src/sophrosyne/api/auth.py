@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request, Response, status
 from sophrosyne.api import access
 from sophrosyne.api.deps import RawBody, State, permit, public
 from sophrosyne.api.errors import ERROR_RESPONSES, from_pydantic, parse_json
+from sophrosyne.api.state import AppState
 from sophrosyne.domains.accounts import roles, sessions, users
 from sophrosyne.domains.accounts.models import User
 from sophrosyne.domains.accounts.principal import Principal
@@ -88,23 +89,36 @@ def login(request: Request, response: Response, body: RawBody, state: State) -> 
     sets the session cookie and carries ``csrf_token``; any session the browser held before
     ends (a login always gets a new session id)."""
     creds = _credentials(request, body)
+    user, started = start_session(request, state, creds.username, creds.password.get_secret_value())
+    reply = _session_reply(user, csrf=started.row.csrf_token, expires_at=started.row.expires_at)
+    access.set_session_cookie(response, request, state.settings, started.session_id)
+    return reply
+
+
+def start_session(
+    request: Request, state: AppState, username: str, password: str
+) -> tuple[User, sessions.Started]:
+    """Check ``username`` and ``password`` and start a session (the login of the API and of
+    the web pages). ``Unauthorized`` for any wrong credentials, locked or disabled account
+    (the failure is counted and committed), ``Forbidden`` for a login posted from another
+    site. Everything is audited; the caller sets the cookie."""
     ip = access.client_address(request)
     if access.cross_site(request):
         reason = "a login posted from another site is refused (its Origin is not this server)"
         detail: dict[str, object] = {
-            "username": creds.username,
+            "username": username,
             "origin": request.headers.get("origin"),
         }
         access.record_refusal(
             state, request, None, action="auth.login_refused", reason=reason, detail=detail
         )
         raise Forbidden(reason)
-    password = creds.password.get_secret_value()
     # The slow part (argon2) reads only, so it never holds SQLite's writer.
     with state.reading() as session:
-        attempt = users.check_password(session, creds.username, password)
+        attempt = users.check_password(session, username, password)
     now = state.clock()
     settings = state.settings
+    started: sessions.Started | None = None
     with state.transaction() as session:
         try:
             user = users.settle(session, attempt, now=now)
@@ -119,7 +133,6 @@ def login(request: Request, response: Response, body: RawBody, state: State) -> 
                 detail={"ip": ip},
                 now=now,
             )
-            reply = None
         else:
             started = sessions.start(
                 session,
@@ -138,13 +151,25 @@ def login(request: Request, response: Response, body: RawBody, state: State) -> 
                 detail={"ip": ip, "session": started.row.id},
                 now=now,
             )
-            reply = _session_reply(
-                user, csrf=started.row.csrf_token, expires_at=started.row.expires_at
-            )
-    if reply is None:
+    if started is None:
         raise Unauthorized(users.LOGIN_FAILED)
-    access.set_session_cookie(response, request, settings, started.session_id)
-    return reply
+    return user, started
+
+
+def end_session(state: AppState, principal: Principal) -> None:
+    """End the caller's login session, audited (``auth.logout``)."""
+    assert principal.session_id is not None
+    with state.transaction() as session:
+        sessions.end(session, principal.session_id)
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="auth.logout",
+            object_type="user",
+            object_id=principal.username,
+            detail={"session": principal.session_id},
+            now=state.clock(),
+        )
 
 
 @router.post(
@@ -158,18 +183,7 @@ def logout(
 ) -> Response:
     """Ends the session and clears its cookie. Needs the ``X-CSRF-Token`` header."""
     assert principal.session_id is not None  # auth.logout is session-only
-    now = state.clock()
-    with state.transaction() as session:
-        sessions.end(session, principal.session_id)
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="auth.logout",
-            object_type="user",
-            object_id=principal.username,
-            detail={"session": principal.session_id},
-            now=now,
-        )
+    end_session(state, principal)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     access.clear_session_cookie(response, request, state.settings)
     return response
@@ -213,6 +227,23 @@ def change_password(
     """Checks the current password and the policy (12 characters at least, not the
     username, not a common password), clears "must change password", and ends your other
     sessions (this one goes on). Needs a session (not a token) and ``X-CSRF-Token``."""
+    user, csrf = change_own_password(
+        state,
+        request,
+        principal,
+        body.current_password.get_secret_value(),
+        body.new_password.get_secret_value(),
+    )
+    return _session_reply(user, csrf=csrf, expires_at=principal.expires_at)
+
+
+def change_own_password(
+    state: AppState, request: Request, principal: Principal, current: str, new: str
+) -> tuple[User, str | None]:
+    """Check the current password and the policy, clear "must change password", end the
+    user's other sessions, audit; the user and this session's CSRF token. A wrong current
+    password is a ``ValidationFailed`` at ``current_password``, a weak new one at
+    ``new_password``."""
     assert principal.user_id is not None and principal.session_id is not None
     now = state.clock()
     wrong = False
@@ -222,14 +253,7 @@ def change_password(
         if user is None:
             raise Unauthorized("the account no longer exists")
         try:
-            users.change_password(
-                session,
-                user,
-                body.current_password.get_secret_value(),
-                body.new_password.get_secret_value(),
-                now=now,
-                field="new_password",
-            )
+            users.change_password(session, user, current, new, now=now, field="new_password")
         except Unauthorized:
             wrong = True
             action, detail = "auth.password_change_refused", {"reason": "wrong current password"}
@@ -250,4 +274,4 @@ def change_password(
     if wrong:
         raise ValidationFailed.single(("current_password",), "the current password is wrong")
     state.tokens.clear()  # tokens of this user were held back until the change
-    return _session_reply(user, csrf=csrf, expires_at=principal.expires_at)
+    return user, csrf

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
@@ -309,3 +309,13 @@ def search(
         out.extend(a for a in page if first_mismatch(flt.matchers, a.labels) is None)
         cursor = page[-1].id
     return out[:limit]
+
+
+def firing_by_severity(session: Session) -> dict[str, int]:
+    """How many alerts are firing now, per severity (``""`` for alerts without one)."""
+    rows = session.execute(
+        select(Alert.severity, func.count(Alert.id))
+        .where(Alert.status == "firing")
+        .group_by(Alert.severity)
+    )
+    return {severity or "": int(n) for severity, n in rows}
