@@ -121,6 +121,10 @@ class Settings(BaseSettings):
         description="Incidents of the default rule resolve when all their alerts have resolved.",
     )
 
+    escalation_policy: str | None = Field(
+        default=None,
+        description="Escalation policy started for every new incident (None: routes only).",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8080",
         description="How people reach this server: links in notifications start with it.",

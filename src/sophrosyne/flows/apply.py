@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.models import Action
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.recommendations import service as recommendations_service
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.models import Rule
 from sophrosyne.domains.rules.schemas import RuleSpec
@@ -86,8 +87,12 @@ def _rule_spec(rule: Rule, action_names: dict[int, str]) -> RuleSpec | None:
                 "enabled": rule.enabled,
                 "matchers": rule.matchers,
                 "on_status": rule.on_status,
-                "action": action_names.get(rule.action_id, ""),
+                "action": (
+                    action_names.get(rule.action_id, "") if rule.action_id is not None else None
+                ),
                 "parameters": rule.parameters,
+                "recommendation": rule.recommendation,
+                "recommendation_parameters": rule.recommendation_parameters or {},
                 "mode": rule.mode,
                 "cooldown_seconds": rule.cooldown_seconds,
                 "targets": rule.targets,
@@ -146,6 +151,7 @@ def _refuse_orphans(session: Session, doomed: dict[str, Action]) -> None:
                 f"action {by_id[action_id]!r} was removed from the files but rule {name!r} "
                 "(not file-managed) uses it"
                 for name, action_id in users
+                if action_id is not None
             )
         )
 
@@ -216,7 +222,14 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         for name, a in db_actions.items()
         if a.managed_by != FILE and name not in file_action_names
     }
-    report = validate(bundle, known_actions=known)
+    # ... and recommendations managed through the API.
+    file_recs = {r.spec.name for r in bundle.recommendations}
+    known_recs = {
+        r.name
+        for r in recommendations_service.list_all(session)
+        if r.managed_by != FILE and r.name not in file_recs
+    }
+    report = validate(bundle, known_actions=known, known_recommendations=known_recs)
     if not report.ok:
         raise ConfigInvalid(report)
     db_targets = {t.name: t for t in targets.list_all(session)}

@@ -13,7 +13,7 @@ YAML parsing with lines is ``flows.configyaml``; applying a bundle to the databa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -297,6 +297,8 @@ def _check_rule(
             templating.check_syntax(source)
         except templating.TemplateFailed as exc:
             out.append(bundle.problem(rule, ("parameters", pname), str(exc)))
+    if spec.action is None:
+        return out  # mode recommend: checked by _check_recommendation
     if action is None:
         out.append(bundle.problem(rule, ("action",), f"no action named {spec.action!r} is defined"))
         return out
@@ -310,6 +312,17 @@ def _check_rule(
         for problem in target_problems(action.name, action.kind, action.section(), selection)
     )
     return out
+
+
+def _check_recommendation(
+    bundle: ConfigBundle, rule: Defined[RuleSpec], known: Collection[str] | None
+) -> list[Problem]:
+    """A rule's recommendation must be defined in the files (or be ``known`` elsewhere)."""
+    name = rule.spec.recommendation
+    defined = {r.spec.name for r in bundle.recommendations} | set(known or ())
+    if name is None or name in defined:
+        return []
+    return [bundle.problem(rule, ("recommendation",), f"no recommendation named {name!r}")]
 
 
 def _guard_warnings(
@@ -357,7 +370,10 @@ def _check_action(bundle: ConfigBundle, item: Defined[ActionSpec]) -> list[Probl
 
 
 def validate(
-    bundle: ConfigBundle, *, known_actions: Mapping[str, ActionSpec] | None = None
+    bundle: ConfigBundle,
+    *,
+    known_actions: Mapping[str, ActionSpec] | None = None,
+    known_recommendations: Collection[str] | None = None,
 ) -> Report:
     """All problems of ``bundle``: its load errors plus the checks across files.
 
@@ -385,9 +401,11 @@ def validate(
     for item in bundle.actions:
         report.errors += _check_action(bundle, item)
     for rule in bundle.rules:
-        report.errors += _check_rule(bundle, rule, actions.get(rule.spec.action))
+        action = actions.get(rule.spec.action) if rule.spec.action else None
+        report.errors += _check_rule(bundle, rule, action)
+        report.errors += _check_recommendation(bundle, rule, known_recommendations)
         report.warnings += _label_warnings(bundle, rule)
-        report.warnings += _guard_warnings(bundle, rule, actions.get(rule.spec.action))
+        report.warnings += _guard_warnings(bundle, rule, action)
         if not rule.spec.matchers:
             report.warnings.append(
                 bundle.problem(rule, ("matchers",), "no matchers: the rule matches every alert")

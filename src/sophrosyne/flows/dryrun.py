@@ -26,6 +26,7 @@ from sophrosyne.domains.alerts.sources import from_alertmanager, from_generic
 from sophrosyne.domains.guards.policy import CompiledGuards, Ledger, Limit
 from sophrosyne.domains.rules.evaluate import AlertView, CompiledRule, why_not
 from sophrosyne.domains.rules.matching import parse_matchers
+from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import FieldError, ValidationFailed
@@ -119,6 +120,10 @@ def judge(rule: CompiledRule, view: AlertView, inventory: Sequence[TargetView] =
     reason = why_not(rule, view)
     if reason is not None:
         return RuleResult(name, "no_match", action, mode, reason=reason)
+    if not rule.runs_action:
+        return RuleResult(
+            name, "match", action, mode, reason=f"opens a task: {rule.recommendation}"
+        )
     run, outcome, detail = plan_run(rule, view, None, inventory)
     if run is None:
         return RuleResult(name, "error", action, mode, error=outcome, reason=detail)
@@ -183,10 +188,13 @@ def compile_bundle(
     out: list[CompiledRule] = []
     for rule in sorted(bundle.rules, key=lambda r: r.spec.name):
         spec = rule.spec
-        action = catalog.get(spec.action)
-        if action is None or spec.name in seen:
+        action = catalog.get(spec.action) if spec.action else None
+        if spec.name in seen or (action is None and spec.mode != "recommend"):
             continue
         seen.add(spec.name)
+        if action is None:
+            out.append(_recommend_only(len(out) + 1, spec))
+            continue
         out.append(
             CompiledRule(
                 id=len(out) + 1,
@@ -221,6 +229,29 @@ def compile_bundle(
             )
         )
     return out
+
+
+def _recommend_only(rule_id: int, spec: RuleSpec) -> CompiledRule:
+    """A rule in mode ``recommend`` as the ingest path compiles it: no action."""
+    return CompiledRule(
+        id=rule_id,
+        name=spec.name,
+        enabled=spec.enabled,
+        matchers=parse_matchers(spec.matchers),
+        on_status=frozenset(spec.on_status),
+        mode=spec.mode,
+        cooldown_seconds=spec.cooldown_seconds,
+        parameters=dict(spec.parameters),
+        action_id=0,
+        action_name="",
+        action_kind="",
+        action_argv=(),
+        action_parameters=(),
+        action_timeout=0,
+        action_idempotent=False,
+        recommendation=spec.recommendation,
+        recommendation_parameters=dict(spec.recommendation_parameters or spec.parameters),
+    )
 
 
 def bundle_inventory(bundle: ConfigBundle) -> list[TargetView]:

@@ -23,6 +23,7 @@ from sophrosyne.domains.notifications.escalation import IsAcknowledged
 from sophrosyne.domains.notifications.messages import Subject
 from sophrosyne.domains.notifications.models import Channel, Notification
 from sophrosyne.executors.notify import NotifyRequest, NotifyResult
+from sophrosyne.flows import announce
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -147,6 +148,7 @@ def housekeep(
 ) -> int:
     """The worker's notification step: fire due escalation steps, deliver what is pending."""
     with session_factory.begin() as session:
+        announce.announce(session, settings=settings, now=clock())
         advance_escalations(
             session, now=clock(), settings=settings, is_acknowledged=is_acknowledged
         )

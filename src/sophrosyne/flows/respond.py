@@ -31,6 +31,7 @@ from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import ValidationFailed
 from sophrosyne.flows import guarding
+from sophrosyne.flows.recommend import RecommendTrigger, recommend
 
 
 def idempotency_key(rule_id: int, alert: StoredAlert) -> str:
@@ -70,6 +71,8 @@ class Response:
     #: Receipt position → the runs created for it (queued or awaiting confirmation).
     runs_of: dict[int, list[int]] = field(default_factory=dict)
     awaiting_confirmation: list[int] = field(default_factory=list)
+    #: Receipt position → the tasks opened for it by rules that recommend something.
+    tasks_of: dict[int, list[int]] = field(default_factory=dict)
 
 
 def plan_run(
@@ -120,7 +123,7 @@ def plan_alert(view: AlertView, rules: RuleSet) -> list[Plan]:
     plans: list[Plan] = []
     context: dict[str, Any] | None = None
     for rule in rules.candidates(view.labels):
-        if why_not(rule, view) is None:
+        if rule.runs_action and why_not(rule, view) is None:
             context = context or view.template_context()
             run, outcome, detail = plan_run(rule, view, context, rules.targets)
             plans.append(Plan(rule, run, outcome, detail))
@@ -144,6 +147,45 @@ def respond(
     """
     if plans is None:
         plans = [plan_alert(AlertView.of(r.alert), rules) for r in receipts]
+    tasks_of = {} if deferred else _recommend(session, receipts, rules, now=now)
+    out = _enqueue(session, receipts, rules, plans, now=now, deferred=deferred)
+    out.tasks_of = tasks_of
+    return out
+
+
+def _recommend(
+    session: Session, receipts: Sequence[Receipt], rules: RuleSet, *, now: datetime
+) -> dict[int, list[int]]:
+    """Open the tasks that matching rules with a recommendation ask for (see
+    ``flows.recommend``); receipt position → task ids."""
+    if not rules.recommending:
+        return {}
+    triggers: list[list[RecommendTrigger]] = []
+    for receipt in receipts:
+        view = AlertView.of(receipt.alert)
+        triggers.append(
+            [
+                RecommendTrigger(
+                    rule.id, rule.name, rule.recommendation, rule.recommendation_parameters
+                )
+                for rule in rules.candidates(view.labels)
+                if rule.recommendation is not None and why_not(rule, view) is None
+            ]
+        )
+    if not any(triggers):
+        return {}
+    return recommend(session, receipts, triggers, now=now).tasks_of
+
+
+def _enqueue(
+    session: Session,
+    receipts: Sequence[Receipt],
+    rules: RuleSet,
+    plans: Sequence[Sequence[Plan]],
+    *,
+    now: datetime,
+    deferred: bool,
+) -> Response:
     wanted: list[Planned] = []
     seen: set[str] = set()
     for index, (receipt, alert_plans) in enumerate(zip(receipts, plans, strict=True)):

@@ -178,8 +178,9 @@ def alert_detail(request: Request, alert_id: int, state: State, _principal: Read
         by_rule = {r.name: r for r in rules.list_all(session)}
         for d in decisions:
             rule = by_rule.get(d.rule_name)
-            if rule is not None:
-                wanted.append(rules.to_out(session, rule).action)
+            named = rules.to_out(session, rule).action if rule is not None else None
+            if named:
+                wanted.append(named)
         wanted += [f.name for f in ranking.fixes if f.kind == "action"]
         catalog = {a.name: a for a in actions.list_all(session)}
         suggested = [catalog[n] for n in dict.fromkeys(wanted) if n in catalog]

@@ -17,6 +17,7 @@ from sophrosyne.executors.local import LocalExecutor
 from sophrosyne.executors.notify import AppriseNotifier
 from sophrosyne.executors.script import ScriptExecutor
 from sophrosyne.executors.ssh import SshExecutor
+from sophrosyne.flows.announce import acknowledged
 from sophrosyne.metrics import Metrics
 from sophrosyne.worker.loop import Worker
 from sophrosyne.worker.notifications import NotificationPump
@@ -60,7 +61,12 @@ def build_worker(
         worker.attach(QueueListener(engine, worker.wake))
     worker.attach(
         NotificationPump(
-            settings, session_factory, AppriseNotifier(), keyring=worker.keyring, clock=worker.clock
+            settings,
+            session_factory,
+            AppriseNotifier(),
+            keyring=worker.keyring,
+            clock=worker.clock,
+            is_acknowledged=acknowledged(engine),
         )
     )
     return worker

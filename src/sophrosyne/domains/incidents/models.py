@@ -45,6 +45,8 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
+    #: When routes and the escalation policy were told (None: not yet; the worker does it).
+    announced_at: Mapped[datetime | None]
 
 
 class IncidentAlert(Base):

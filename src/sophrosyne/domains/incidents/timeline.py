@@ -19,6 +19,7 @@ from sophrosyne.domains.confirmations.models import RunApproval
 from sophrosyne.domains.incidents import service
 from sophrosyne.domains.incidents.models import Incident, IncidentAlert
 from sophrosyne.domains.incidents.schemas import TimelineItem
+from sophrosyne.domains.notifications.records import for_subject
 from sophrosyne.domains.runs.models import Run, RunEvent
 from sophrosyne.domains.tasks.models import Task, TaskNote
 
@@ -57,8 +58,29 @@ def assemble(session: Session, incident: Incident) -> list[TimelineItem]:
     if alert_ids:
         items += _runs(session, alert_ids, incident.opened_at, end)
         items += _tasks(session, alert_ids, incident.opened_at, end)
+    items += _notifications(session, incident)
     items.sort(key=lambda i: (i.at, _rank(i)))
     return items
+
+
+def _notifications(session: Session, incident: Incident) -> list[TimelineItem]:
+    """Every notification about the incident: sent, failed or suppressed, and why."""
+    out = []
+    for n in for_subject(session, "incident", str(incident.id)):
+        where = n.channel or n.recipient or "nobody"
+        why = f": {n.reason}" if n.reason else ""
+        out.append(
+            TimelineItem(
+                at=n.finished_at or n.created_at,
+                kind="notification",
+                actor="sophrosyne",
+                summary=f"notification {n.status} ({n.event}) to {where}{why}",
+                detail={"route": n.route, "policy": n.policy, "step": n.step},
+                ref_type="notification",
+                ref_id=n.id,
+            )
+        )
+    return out
 
 
 def _alerts(

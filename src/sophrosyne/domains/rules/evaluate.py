@@ -41,6 +41,14 @@ class CompiledRule:
     action_rate_limit: Limit | None = None
     #: 1: runs take their targets exclusively; 0: no limit (``ActionSpec.target_concurrency``).
     action_target_concurrency: int = 1
+    #: A recommendation whose task matching alerts open, and its parameter templates.
+    recommendation: str | None = None
+    recommendation_parameters: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def runs_action(self) -> bool:
+        """False for a rule in mode ``recommend``: it opens a task and runs nothing."""
+        return self.mode != "recommend"
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slower, and these are made per alert
@@ -98,6 +106,8 @@ class RuleSet:
         paused: Pause | None = None,
     ) -> None:
         self.rules = tuple(rules)
+        #: Whether any rule opens tasks (else the ingest path skips looking for them).
+        self.recommending = any(r.recommendation for r in self.rules)
         #: Set while the kill switch pauses automation (cached with the rules: pausing and
         #: resuming bump the catalog revision).
         self.paused = paused

@@ -22,9 +22,14 @@ class Rule(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     matchers: Mapped[list[Any]]
     on_status: Mapped[list[Any]]
-    action_id: Mapped[int] = mapped_column(
+    #: None for a rule in mode ``recommend``, which runs nothing.
+    action_id: Mapped[int | None] = mapped_column(
         ForeignKey("actions.id", ondelete="RESTRICT"), index=True
     )
+    #: The recommendation whose task matching alerts open (by name: a recommendation may be
+    #: file-managed and replaced by ``apply``).
+    recommendation: Mapped[str | None] = mapped_column(String(200))
+    recommendation_parameters: Mapped[dict[str, Any] | None]
     parameters: Mapped[dict[str, Any]]
     mode: Mapped[str] = mapped_column(String(16))
     cooldown_seconds: Mapped[int] = mapped_column(default=0)

@@ -21,7 +21,7 @@ from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matcher
 #: Names are short enough that derived strings ("rule:<name>") fit their columns.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$")]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
-Mode = Literal["auto", "confirm"]
+Mode = Literal["auto", "confirm", "recommend"]
 TEMPLATE_ROOTS = frozenset({"labels", "annotations", "alert"})
 
 
@@ -58,7 +58,9 @@ class TargetSelection(BaseModel):
 
 
 class RuleSpec(BaseModel):
-    """A rule as written in YAML or sent to the API; ``action`` names an action."""
+    """A rule as written in YAML or sent to the API: ``action`` names an action to run (modes
+    ``auto`` and ``confirm``), ``recommendation`` a recommendation that opens a task for people
+    (mode ``recommend``, or beside an action)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -69,9 +71,16 @@ class RuleSpec(BaseModel):
     on_status: Annotated[list[Literal["firing", "resolved"]], Field(min_length=1)] = Field(
         default_factory=lambda: ["firing"]  # type: ignore[arg-type]
     )
-    action: Name
+    action: Name | None = None
     parameters: dict[str, str] = Field(
         default_factory=dict, description="Parameter name → template over labels/annotations."
+    )
+    recommendation: Name | None = Field(
+        default=None, description="A recommendation: matching alerts open a task for people."
+    )
+    recommendation_parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description="The recommendation's parameters (templates); default: ``parameters``.",
     )
     mode: Mode = "auto"
     cooldown_seconds: int = Field(default=0, ge=0, le=30 * 86400)
@@ -96,7 +105,21 @@ class RuleSpec(BaseModel):
                 raise ValueError(f"matchers[{i}]: {exc}") from exc
         return value
 
-    @field_validator("parameters")
+    @model_validator(mode="after")
+    def _what_it_does(self) -> RuleSpec:
+        if self.mode == "recommend":
+            if self.recommendation is None:
+                raise ValueError("a rule in mode recommend needs a recommendation")
+            if self.action is not None:
+                raise ValueError(
+                    "a rule in mode recommend runs nothing: drop action, or use mode auto or "
+                    "confirm with both an action and a recommendation"
+                )
+        elif self.action is None:
+            raise ValueError(f"a rule in mode {self.mode} needs an action")
+        return self
+
+    @field_validator("parameters", "recommendation_parameters")
     @classmethod
     def _templates_parse(cls, value: dict[str, str]) -> dict[str, str]:
         for key, source in value.items():
@@ -122,8 +145,10 @@ class RuleOut(BaseModel):
     enabled: bool
     matchers: list[str]
     on_status: list[str]
-    action: str
+    action: str | None
     parameters: dict[str, Any]
+    recommendation: str | None = None
+    recommendation_parameters: dict[str, Any] = Field(default_factory=dict)
     mode: str
     cooldown_seconds: int
     targets: dict[str, Any] | None

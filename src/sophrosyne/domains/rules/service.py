@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from sophrosyne.domains.actions.models import Action
 from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.guards import service as guards
 from sophrosyne.domains.guards.policy import CompiledGuards, Limit
+from sophrosyne.domains.recommendations import service as recommendations
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
 from sophrosyne.domains.rules.matching import parse_matchers
@@ -37,12 +39,16 @@ def list_all(session: Session) -> list[Rule]:
 
 
 def to_out(session: Session, rule: Rule) -> RuleOut:
-    action = session.get(Action, rule.action_id)
+    action = session.get(Action, rule.action_id) if rule.action_id is not None else None
     data = {c: getattr(rule, c) for c in RuleOut.model_fields if c != "action"}
-    return RuleOut(**data, action=action.name if action else "")
+    data["recommendation_parameters"] = rule.recommendation_parameters or {}
+    return RuleOut(**data, action=action.name if action else None)
 
 
-def _assign(session: Session, rule: Rule, spec: RuleSpec, now: datetime) -> None:
+def _action_of(session: Session, spec: RuleSpec) -> Action | None:
+    """The rule's action, checked against the rule's parameters and target selection."""
+    if spec.action is None:
+        return None
     try:
         action = actions.get_by_name(session, spec.action)
     except NotFound:
@@ -52,12 +58,30 @@ def _assign(session: Session, rule: Rule, spec: RuleSpec, now: datetime) -> None
     problems += target_problems(action.name, action.kind, action.spec, selection)
     if problems:
         raise ValidationFailed(problems)
+    return action
+
+
+def _check_recommendation(session: Session, spec: RuleSpec) -> None:
+    if spec.recommendation is None:
+        return
+    if recommendations.find_by_name(session, spec.recommendation) is None:
+        raise ValidationFailed.single(
+            ("recommendation",), f"no recommendation named {spec.recommendation!r}"
+        )
+
+
+def _assign(session: Session, rule: Rule, spec: RuleSpec, now: datetime) -> None:
+    action = _action_of(session, spec)
+    _check_recommendation(session, spec)
+    selection = spec.targets.model_dump(exclude_none=True) if spec.targets else None
     rule.description = spec.description
     rule.enabled = spec.enabled
     rule.matchers = list(spec.matchers)
     rule.on_status = list(spec.on_status)
-    rule.action_id = action.id
+    rule.action_id = action.id if action is not None else None
     rule.parameters = dict(spec.parameters)
+    rule.recommendation = spec.recommendation
+    rule.recommendation_parameters = dict(spec.recommendation_parameters) or None
     rule.mode = spec.mode
     rule.cooldown_seconds = spec.cooldown_seconds
     rule.targets = selection
@@ -124,37 +148,55 @@ def lock(session: Session, rule_ids: Iterable[int]) -> None:
 
 
 def compile_all(session: Session) -> list[CompiledRule]:
-    """Every rule joined with its action, matchers parsed; ordered by name for stable output."""
+    """Every rule with its action (if it has one), matchers parsed; ordered by name."""
     out: list[CompiledRule] = []
     for rule, action in session.execute(
-        select(Rule, Action).join(Action, Rule.action_id == Action.id).order_by(Rule.name)
+        select(Rule, Action).outerjoin(Action, Rule.action_id == Action.id).order_by(Rule.name)
     ):
-        out.append(
-            CompiledRule(
-                id=rule.id,
-                name=rule.name,
-                enabled=rule.enabled,
-                matchers=parse_matchers(rule.matchers),
-                on_status=frozenset(rule.on_status),
-                mode=rule.mode,
-                cooldown_seconds=rule.cooldown_seconds,
-                parameters=dict(rule.parameters),
-                action_id=action.id,
-                action_name=action.name,
-                action_kind=action.kind,
-                action_argv=tuple(action.argv),
-                # Parsed once here, not for every alert the rule answers.
-                action_parameters=tuple(ParameterSpec.model_validate(p) for p in action.parameters),
-                action_timeout=action.timeout_seconds,
-                action_idempotent=action.idempotent,
-                action_spec=dict(action.spec),
-                targets=CompiledSelection.of(rule.targets) if rule.targets else None,
-                guards=CompiledGuards.of(rule.guards),
-                action_rate_limit=Limit.of(action.spec.get("rate_limit"), "runs"),
-                action_target_concurrency=int(action.spec.get("target_concurrency", 1)),
-            )
-        )
+        out.append(compile_rule(rule, action))
     return out
+
+
+def compile_rule(rule: Rule, action: Action | None) -> CompiledRule:
+    common: dict[str, Any] = {
+        "id": rule.id,
+        "name": rule.name,
+        "enabled": rule.enabled,
+        "matchers": parse_matchers(rule.matchers),
+        "on_status": frozenset(rule.on_status),
+        "mode": rule.mode,
+        "cooldown_seconds": rule.cooldown_seconds,
+        "parameters": dict(rule.parameters),
+        "targets": CompiledSelection.of(rule.targets) if rule.targets else None,
+        "guards": CompiledGuards.of(rule.guards),
+        "recommendation": rule.recommendation,
+        "recommendation_parameters": dict(rule.recommendation_parameters or rule.parameters),
+    }
+    if action is None:  # mode recommend: opens a task, runs nothing
+        return CompiledRule(
+            **common,
+            action_id=0,
+            action_name="",
+            action_kind="",
+            action_argv=(),
+            action_parameters=(),
+            action_timeout=0,
+            action_idempotent=False,
+        )
+    return CompiledRule(
+        **common,
+        action_id=action.id,
+        action_name=action.name,
+        action_kind=action.kind,
+        action_argv=tuple(action.argv),
+        # Parsed once here, not for every alert the rule answers.
+        action_parameters=tuple(ParameterSpec.model_validate(p) for p in action.parameters),
+        action_timeout=action.timeout_seconds,
+        action_idempotent=action.idempotent,
+        action_spec=dict(action.spec),
+        action_rate_limit=Limit.of(action.spec.get("rate_limit"), "runs"),
+        action_target_concurrency=int(action.spec.get("target_concurrency", 1)),
+    )
 
 
 def inventory(session: Session) -> list[TargetView]:
