@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
 
 from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.schemas import DEFAULT_LIMIT, MAX_LIMIT, Page, next_cursor
 from sophrosyne.api.state import utcnow
-from sophrosyne.domains.accounts import service as accounts
 from sophrosyne.domains.accounts.service import Principal
-from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.confirmations import service as confirmations
 from sophrosyne.domains.confirmations.schemas import (
     ApproveRequest,
@@ -21,16 +18,9 @@ from sophrosyne.domains.confirmations.schemas import (
     RejectRequest,
 )
 from sophrosyne.domains.runs.states import RunState
+from sophrosyne.flows import approvals
 
 router = APIRouter(tags=["confirmations"], responses=ERROR_RESPONSES)
-
-
-def approver_of(session: Session, principal: Principal) -> confirmations.Approver:
-    return confirmations.Approver(
-        actor=principal.actor,
-        role=principal.role,
-        identities=accounts.identities(session, principal),
-    )
 
 
 Approving = Annotated[Principal, permit("runs.approve")]
@@ -69,29 +59,8 @@ def approve(
     run is queued once approvals for its current pin reach the action's quorum."""
     now = utcnow()
     with state.transaction() as session:
-        verdict = confirmations.approve(
-            session,
-            run_id,
-            approver=approver_of(session, principal),
-            pin=req.pin,
-            comment=req.comment,
-            now=now,
-        )
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="run.approved",
-            object_type="run",
-            object_id=run_id,
-            detail={
-                "action": verdict.run.action_name,
-                "pin": req.pin,
-                "comment": req.comment,
-                "approvals": verdict.approvals,
-                "quorum": verdict.quorum,
-                "queued": verdict.queued,
-            },
-            now=now,
+        verdict = approvals.approve(
+            session, run_id, principal, pin=req.pin, comment=req.comment, now=now
         )
         out = confirmations.to_out(session, verdict.run)
     if verdict.queued:
@@ -109,17 +78,6 @@ def reject(run_id: int, req: RejectRequest, principal: Approving, state: State) 
     """Final: the run becomes ``rejected`` with your reason."""
     now = utcnow()
     with state.transaction() as session:
-        run = confirmations.reject(
-            session, run_id, approver=approver_of(session, principal), reason=req.reason, now=now
-        )
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="run.rejected",
-            object_type="run",
-            object_id=run_id,
-            detail={"action": run.action_name, "reason": req.reason},
-            now=now,
-        )
+        run = approvals.reject(session, run_id, principal, reason=req.reason, now=now)
         assert run.state == RunState.REJECTED
         return confirmations.to_out(session, run)

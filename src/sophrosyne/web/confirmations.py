@@ -6,15 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from sophrosyne.api.deps import State
 from sophrosyne.api.state import utcnow
-from sophrosyne.domains.accounts import service as accounts
 from sophrosyne.domains.accounts.principal import Principal
-from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.confirmations import service as confirmations
+from sophrosyne.flows import approvals
 from sophrosyne.web.guard import PageRoute, page, see_other
 from sophrosyne.web.render import pages_of
 
@@ -22,14 +20,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
 Approving = Annotated[Principal, page("runs.approve")]
-
-
-def _approver(session: Session, principal: Principal) -> confirmations.Approver:
-    return confirmations.Approver(
-        actor=principal.actor,
-        role=principal.role,
-        identities=accounts.identities(session, principal),
-    )
 
 
 @router.get("/confirmations")
@@ -60,30 +50,8 @@ def approve(
 ) -> Response:
     now = utcnow()
     with state.transaction() as session:
-        verdict = confirmations.approve(
-            session,
-            run_id,
-            approver=_approver(session, principal),
-            pin=pin,
-            comment=comment,
-            now=now,
-        )
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="run.approved",
-            object_type="run",
-            object_id=run_id,
-            detail={
-                "action": verdict.run.action_name,
-                "pin": pin,
-                "comment": comment,
-                "approvals": verdict.approvals,
-                "quorum": verdict.quorum,
-                "queued": verdict.queued,
-                "via": "web",
-            },
-            now=now,
+        verdict = approvals.approve(
+            session, run_id, principal, pin=pin, comment=comment, now=now, via="web"
         )
     if verdict.queued:
         state.enqueued([run_id])
@@ -117,16 +85,5 @@ def reject(
         )
     now = utcnow()
     with state.transaction() as session:
-        run = confirmations.reject(
-            session, run_id, approver=_approver(session, principal), reason=reason, now=now
-        )
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="run.rejected",
-            object_type="run",
-            object_id=run_id,
-            detail={"action": run.action_name, "reason": reason, "via": "web"},
-            now=now,
-        )
+        approvals.reject(session, run_id, principal, reason=reason, now=now, via="web")
     return see_other("/confirmations?done=rejected")
