@@ -10,7 +10,6 @@ from sophrosyne.api.deps import Principal, State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.schemas import DEFAULT_LIMIT, MAX_LIMIT, Page, next_cursor
 from sophrosyne.api.state import utcnow
-from sophrosyne.domains.accounts import service as accounts
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.confirmations import service as confirmations
 from sophrosyne.domains.runs import service as runs
@@ -22,7 +21,7 @@ from sophrosyne.domains.runs.schemas import (
     RunOut,
 )
 from sophrosyne.domains.runs.states import RunState
-from sophrosyne.flows.manual import run_action
+from sophrosyne.flows.manual import run_for
 
 router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
 
@@ -47,15 +46,13 @@ def start_run(
     exactly one literal argument; the command runs without a shell. The run is queued at once.
     Needs scope ``write``."""
     with state.transaction() as session:
-        run = run_action(
+        run = run_for(
             session,
             name,
             req.params,
+            principal,
             targets=req.targets,
             selector=req.selector,
-            actor=principal.actor,
-            role=principal.role,
-            identities=accounts.identities(session, principal),
             now=utcnow(),
         )
         out = RunOut.model_validate(run)

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from sophrosyne.domains.accounts import service as accounts
+from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.actions import params as action_params
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.kinds import needs_targets
@@ -133,3 +135,27 @@ def run_action(
         now=now,
     )
     return runs.get(session, run_id)
+
+
+def run_for(
+    session: Session,
+    name: str,
+    raw_params: Mapping[str, Any],
+    principal: Principal,
+    *,
+    now: datetime,
+    targets: Sequence[str] | None = None,
+    selector: Sequence[str] | None = None,
+) -> Run:
+    """``run_action`` on behalf of a caller of the API or the pages."""
+    return run_action(
+        session,
+        name,
+        raw_params,
+        targets=targets,
+        selector=selector,
+        actor=principal.actor,
+        role=principal.role,
+        identities=accounts.identities(session, principal),
+        now=now,
+    )

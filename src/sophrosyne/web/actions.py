@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from sophrosyne.api.deps import State
 from sophrosyne.api.state import utcnow
-from sophrosyne.domains.accounts import service as accounts
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.kinds import needs_targets
@@ -23,7 +22,7 @@ from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.domains.targets import service as targets
 from sophrosyne.errors import ValidationFailed
-from sophrosyne.flows.manual import run_action
+from sophrosyne.flows.manual import run_for
 from sophrosyne.web import forms
 from sophrosyne.web.guard import PageRoute, page, see_other
 from sophrosyne.web.render import pages_of
@@ -147,15 +146,13 @@ def _start(
     submitted = forms.read(form, specs)
     try:
         with state.transaction() as session:
-            run = run_action(
+            run = run_for(
                 session,
                 name,
                 submitted.params,
+                principal,
                 targets=submitted.targets,
                 selector=submitted.selector,
-                actor=principal.actor,
-                role=principal.role,
-                identities=accounts.identities(session, principal),
                 now=utcnow(),
             )
             run_id, queued = run.id, run.state == RunState.QUEUED
