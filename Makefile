@@ -19,8 +19,13 @@ install: $(VENV)/.installed
 system-deps:
 	./scripts/system-deps.sh
 
+# While no user exists, the first start creates "admin" with this password (printed here, to
+# be changed at the first login); give your own in SOPHROSYNE_INIT_ADMIN_PASSWORD.
 run: install
-	SOPHROSYNE_DATA_DIR=$(DATA_DIR) SOPHROSYNE_LOG_FORMAT=$${SOPHROSYNE_LOG_FORMAT:-console} \
+	@pw="$${SOPHROSYNE_INIT_ADMIN_PASSWORD:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(15))')}"; \
+	echo "web UI: http://127.0.0.1:8080/ (a new database gets user admin, password $$pw)"; \
+	SOPHROSYNE_INIT_ADMIN_PASSWORD="$$pw" SOPHROSYNE_DATA_DIR=$(DATA_DIR) \
+		SOPHROSYNE_LOG_FORMAT=$${SOPHROSYNE_LOG_FORMAT:-console} \
 		$(BIN)/sophrosyne serve --config-dir demo
 
 lint: install
