@@ -52,6 +52,7 @@ def load_models() -> MetaData:
         "incidents",
         "notifications",
         "oncall",
+        "silences",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata

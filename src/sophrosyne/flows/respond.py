@@ -7,7 +7,7 @@ exists only if its alert was stored, and an acknowledged alert never loses its r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,7 @@ from sophrosyne.domains.rules.targeting import NoTargets, TargetView, select_tar
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import ValidationFailed
-from sophrosyne.flows import guarding
+from sophrosyne.flows import guarding, noise
 from sophrosyne.flows.recommend import RecommendTrigger, recommend
 
 
@@ -147,21 +147,36 @@ def respond(
     """
     if plans is None:
         plans = [plan_alert(AlertView.of(r.alert), rules) for r in receipts]
-    tasks_of = {} if deferred else _recommend(session, receipts, rules, now=now)
+    held = noise.silenced(receipts, rules, now=now)
+    if held:
+        # Silenced: stored and grouped, but no runs and no tasks; the alert says why.
+        plans = [[] if i in held else p for i, p in enumerate(plans)]
+        noise.record_silenced(session, receipts, held, now=now)
+    if rules.silences:
+        noise.expire_on_resolve(session, receipts, rules, now=now)
+    tasks_of = {} if deferred else _recommend(session, receipts, rules, now=now, skip=held)
     out = _enqueue(session, receipts, rules, plans, now=now, deferred=deferred)
     out.tasks_of = tasks_of
     return out
 
 
 def _recommend(
-    session: Session, receipts: Sequence[Receipt], rules: RuleSet, *, now: datetime
+    session: Session,
+    receipts: Sequence[Receipt],
+    rules: RuleSet,
+    *,
+    now: datetime,
+    skip: Container[int] = (),
 ) -> dict[int, list[int]]:
     """Open the tasks that matching rules with a recommendation ask for (see
     ``flows.recommend``); receipt position → task ids."""
     if not rules.recommending:
         return {}
     triggers: list[list[RecommendTrigger]] = []
-    for receipt in receipts:
+    for index, receipt in enumerate(receipts):
+        if index in skip:
+            triggers.append([])
+            continue
         view = AlertView.of(receipt.alert)
         triggers.append(
             [

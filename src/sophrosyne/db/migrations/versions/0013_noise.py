@@ -1,0 +1,43 @@
+"""Noise control: silences (matchers and a time window in which matching firing alerts are
+stored but trigger no automation).
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-22
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "silences",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("matchers", JSON, nullable=False),
+        sa.Column("author", sa.String(length=200), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expire_on_resolve", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_silences")),
+    )
+    op.create_index("ix_silences_ends_at", "silences", ["ends_at"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_silences_ends_at", table_name="silences")
+    op.drop_table("silences")

@@ -1,0 +1,105 @@
+"""Noise control on the ingest path: silenced alerts are stored and grouped but trigger no
+automation, and the alert records which silence held it back (never silently dropped).
+
+Costs nothing when no silence is active or pending: the compiled rule set carries the
+silences, so an empty tuple is the whole check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sophrosyne.domains.alerts import service as alerts
+from sophrosyne.domains.alerts.service import Receipt
+from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.rules.evaluate import RuleSet
+from sophrosyne.domains.silences import service as silences
+from sophrosyne.domains.silences.active import CompiledSilence, first_silence
+from sophrosyne.errors import Conflict
+from sophrosyne.logging import get_logger
+
+log = get_logger(__name__)
+
+SILENCED = "silenced"
+
+
+def silenced(
+    receipts: Sequence[Receipt], rules: RuleSet, *, now: datetime
+) -> dict[int, CompiledSilence]:
+    """Receipt position → the active silence that holds back this firing alert."""
+    if not rules.silences:
+        return {}
+    out: dict[int, CompiledSilence] = {}
+    for index, receipt in enumerate(receipts):
+        if receipt.alert.status != "firing":
+            continue
+        silence = first_silence(rules.silences, receipt.alert.labels, now)
+        if silence is not None:
+            out[index] = silence
+    return out
+
+
+def record_silenced(
+    session: Session,
+    receipts: Sequence[Receipt],
+    held: dict[int, CompiledSilence],
+    *,
+    now: datetime,
+) -> None:
+    """One decision per silenced alert that changed state (a re-send is not repeated: what
+    held it back was recorded when it started firing)."""
+    rows: list[dict[str, Any]] = []
+    for index, silence in held.items():
+        receipt = receipts[index]
+        if not receipt.changed:
+            continue
+        rows.append(
+            {
+                "alert_id": receipt.alert.id,
+                "episode": receipt.alert.episode,
+                "rule_id": None,
+                "rule_name": f"silence:{silence.id}",
+                "outcome": SILENCED,
+                "detail": silence.describe(),
+                "run_id": None,
+                "at": now,
+            }
+        )
+    alerts.record_decisions(session, rows)
+
+
+def expire_on_resolve(
+    session: Session, receipts: Sequence[Receipt], rules: RuleSet, *, now: datetime
+) -> list[int]:
+    """End the ``expire_on_resolve`` silences whose alerts just resolved; audited. The
+    silences are those active now that match the resolved alert's labels."""
+    wanted = [s for s in rules.silences if s.expire_on_resolve and s.active_at(now)]
+    if not wanted:
+        return []
+    ended: list[int] = []
+    for receipt in receipts:
+        if not (receipt.changed and receipt.alert.status == "resolved"):
+            continue
+        for silence in wanted:
+            if silence.id in ended or not silence.matches(receipt.alert.labels):
+                continue
+            try:
+                silences.expire(session, silence.id, now=now)
+            except Conflict:  # another process ended it since the rules were cached
+                continue
+            ended.append(silence.id)
+            audit.record(
+                session,
+                actor="system",
+                action="silences.expired",
+                object_type="silence",
+                object_id=str(silence.id),
+                detail={"reason": "alert resolved", "alert_id": receipt.alert.id},
+                now=now,
+            )
+            log.info("silence.expired_on_resolve", silence_id=silence.id, alert_id=receipt.alert.id)
+    return ended
