@@ -172,6 +172,7 @@ def create_app(
         notifications.router,
         oncall.router,
         silences.router,
+        silences.inhibit_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

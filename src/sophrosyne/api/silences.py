@@ -15,12 +15,26 @@ from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.state import utcnow
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.inhibitions import service as inhibitions
+from sophrosyne.domains.inhibitions.schemas import InhibitRuleOut
 from sophrosyne.domains.silences import service as silences
 from sophrosyne.domains.silences.schemas import SilenceOut, SilenceSpec, SilenceState
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/silences", tags=["silences"], responses=ERROR_RESPONSES)
+inhibit_router = APIRouter(prefix="/inhibit_rules", tags=["silences"], responses=ERROR_RESPONSES)
+
+
+@inhibit_router.get(
+    "", response_model=list[InhibitRuleOut], summary="List inhibition rules (from files)"
+)
+def list_inhibit_rules(
+    _principal: Annotated[Principal, permit("silences.read")], state: State
+) -> list[InhibitRuleOut]:
+    """Defined in YAML under ``inhibit_rules:`` and applied with the rest of the config."""
+    with state.reading() as session:
+        return [inhibitions.to_out(r) for r in inhibitions.list_all(session)]
 
 
 @router.post(

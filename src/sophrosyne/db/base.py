@@ -53,6 +53,7 @@ def load_models() -> MetaData:
         "notifications",
         "oncall",
         "silences",
+        "inhibitions",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata

@@ -7,7 +7,7 @@ silences, so an empty tuple is the whole check.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.alerts.service import Receipt
 from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.inhibitions import service as inhibitions
+from sophrosyne.domains.inhibitions.evaluate import CompiledInhibition, Firing, inhibitor
 from sophrosyne.domains.rules.evaluate import RuleSet
 from sophrosyne.domains.silences import service as silences
 from sophrosyne.domains.silences.active import CompiledSilence, first_silence
@@ -103,3 +105,73 @@ def expire_on_resolve(
             )
             log.info("silence.expired_on_resolve", silence_id=silence.id, alert_id=receipt.alert.id)
     return ended
+
+
+INHIBITED = "inhibited"
+
+
+def inhibited(
+    session: Session,
+    receipts: Sequence[Receipt],
+    rules: RuleSet,
+    *,
+    skip: Container[int] = (),
+) -> dict[int, tuple[CompiledInhibition, Firing]]:
+    """Receipt position → (rule, source alert) for firing alerts held back by inhibition.
+    Looks in the alerts table only when a rule's target side matches an alert of the batch."""
+    if not rules.inhibitions:
+        return {}
+    targeted: list[tuple[int, Receipt, list[CompiledInhibition]]] = []
+    for index, receipt in enumerate(receipts):
+        if index in skip or receipt.alert.status != "firing":
+            continue
+        hits = [r for r in rules.inhibitions if r.targets(receipt.alert.labels)]
+        if hits:
+            targeted.append((index, receipt, hits))
+    if not targeted:
+        return {}
+    everything = inhibitions.firing(session)
+    sources = {
+        r.position: [f for f in everything if r.is_source(f.labels)] for r in rules.inhibitions
+    }
+    out: dict[int, tuple[CompiledInhibition, Firing]] = {}
+    for index, receipt, hits in targeted:
+        for rule in hits:
+            source = inhibitor(rule, receipt.alert.id, receipt.alert.labels, sources[rule.position])
+            if source is not None:
+                out[index] = (rule, source)
+                break
+    return out
+
+
+def record_inhibited(
+    session: Session,
+    receipts: Sequence[Receipt],
+    held: dict[int, tuple[CompiledInhibition, Firing]],
+    *,
+    now: datetime,
+) -> None:
+    """One decision per inhibited alert that changed state, naming the source alert."""
+    rows: list[dict[str, Any]] = []
+    for index, (rule, source) in held.items():
+        receipt = receipts[index]
+        if not receipt.changed:
+            continue
+        name = source.labels.get("alertname", "")
+        rows.append(
+            {
+                "alert_id": receipt.alert.id,
+                "episode": receipt.alert.episode,
+                "rule_id": None,
+                "rule_name": f"inhibit_rule:{rule.position}",
+                "outcome": INHIBITED,
+                "detail": (
+                    f"inhibited by alert {source.id} ({name or source.fingerprint}) firing, "
+                    f"inhibit rule {rule.position}"
+                    + (f", equal on {', '.join(rule.equal)}" if rule.equal else "")
+                ),
+                "run_id": None,
+                "at": now,
+            }
+        )
+    alerts.record_decisions(session, rows)

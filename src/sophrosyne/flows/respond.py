@@ -147,13 +147,20 @@ def respond(
     """
     if plans is None:
         plans = [plan_alert(AlertView.of(r.alert), rules) for r in receipts]
-    held = noise.silenced(receipts, rules, now=now)
-    if held:
-        # Silenced: stored and grouped, but no runs and no tasks; the alert says why.
-        plans = [[] if i in held else p for i, p in enumerate(plans)]
-        noise.record_silenced(session, receipts, held, now=now)
+    held: set[int] = set()
     if rules.silences:
+        silenced = noise.silenced(receipts, rules, now=now)
+        noise.record_silenced(session, receipts, silenced, now=now)
         noise.expire_on_resolve(session, receipts, rules, now=now)
+        held.update(silenced)
+    if rules.inhibitions:
+        inhibited = noise.inhibited(session, receipts, rules, skip=held)
+        noise.record_inhibited(session, receipts, inhibited, now=now)
+        held.update(inhibited)
+    if held:
+        # Silenced or inhibited: stored and grouped, but no runs and no tasks; the alert
+        # records why (above).
+        plans = [[] if i in held else p for i, p in enumerate(plans)]
     tasks_of = {} if deferred else _recommend(session, receipts, rules, now=now, skip=held)
     out = _enqueue(session, receipts, rules, plans, now=now, deferred=deferred)
     out.tasks_of = tasks_of

@@ -16,6 +16,7 @@ from sophrosyne.domains.actions.models import Action
 from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.guards import service as guards
 from sophrosyne.domains.guards.policy import CompiledGuards, Limit
+from sophrosyne.domains.inhibitions import service as inhibitions
 from sophrosyne.domains.recommendations import service as recommendations
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
@@ -246,6 +247,7 @@ class RuleCache:
             targets=inventory(session),
             paused=guards.pause_of(session),
             silences=silences.compile_unexpired(session, now=now or datetime.now(UTC)),
+            inhibitions=inhibitions.compile_all(session),
         )
         with self._lock:
             self._version, self._rules = version, rules

@@ -1,5 +1,5 @@
 """Noise control: silences (matchers and a time window in which matching firing alerts are
-stored but trigger no automation).
+stored but trigger no automation) and inhibition rules (from ``inhibit_rules:`` in YAML).
 
 Revision ID: 0013
 Revises: 0012
@@ -36,8 +36,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_silences")),
     )
     op.create_index("ix_silences_ends_at", "silences", ["ends_at"], unique=False)
+    op.create_table(
+        "inhibit_rules",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("source_matchers", JSON, nullable=False),
+        sa.Column("target_matchers", JSON, nullable=False),
+        sa.Column("equal", JSON, nullable=False),
+        sa.Column("managed_by", sa.String(length=16), nullable=False),
+        sa.Column("source_file", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inhibit_rules")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("inhibit_rules")
     op.drop_index("ix_silences_ends_at", table_name="silences")
     op.drop_table("silences")
