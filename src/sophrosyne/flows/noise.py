@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from sophrosyne.domains.alerts import flapping as flapping_rules
+from sophrosyne.domains.alerts import flaps
 from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.alerts.service import Receipt
 from sophrosyne.domains.audit import service as audit
@@ -174,4 +176,72 @@ def record_inhibited(
                 "at": now,
             }
         )
+    alerts.record_decisions(session, rows)
+
+
+FLAPPING = "flapping"
+
+
+def flapping(
+    session: Session,
+    receipts: Sequence[Receipt],
+    *,
+    now: datetime,
+    skip: Container[int] = (),
+) -> dict[int, float]:
+    """Receipt position → percent state change, for alerts that changed state in this batch
+    and are flapping (their change triggers no automation). A new alert has one change and
+    cannot flap, so only alerts seen before are looked at; their state is stored."""
+    changed = {
+        r.alert.id: (i, r)
+        for i, r in enumerate(receipts)
+        if r.changed and not r.created and i not in skip
+    }
+    if not changed:
+        return {}
+    was = flaps.states(session, changed)
+    history = flaps.recent_events(session, changed, limit=flapping_rules.HISTORY + 1)
+    out: dict[int, float] = {}
+    rows: list[dict[str, Any]] = []
+    for alert_id, (index, receipt) in changed.items():
+        events = history.get(alert_id, [])
+        before = events[:-1]  # the last one is this change, recorded by the upsert
+        now_flapping, percent = flapping_rules.is_flapping(
+            was.get(alert_id, False), before, receipt.alert.status, now
+        )
+        if now_flapping:
+            out[index] = percent
+        if now_flapping or alert_id in was:
+            rows.append(
+                {
+                    "alert_id": alert_id,
+                    "flapping": now_flapping,
+                    "percent": percent,
+                    "changed_at": now,
+                }
+            )
+    flaps.save(session, rows)
+    return out
+
+
+def record_flapping(
+    session: Session, receipts: Sequence[Receipt], held: dict[int, float], *, now: datetime
+) -> None:
+    rows = [
+        {
+            "alert_id": receipts[index].alert.id,
+            "episode": receipts[index].alert.episode,
+            "rule_id": None,
+            "rule_name": "flapping",
+            "outcome": FLAPPING,
+            "detail": (
+                f"flapping: {percent:.1f}% state change over the last "
+                f"{flapping_rules.HISTORY} samples (starts at {flapping_rules.START_PERCENT:g}%,"
+                f" stops below {flapping_rules.STOP_PERCENT:g}%)"
+            ),
+            "run_id": None,
+            "at": now,
+        }
+        for index, percent in held.items()
+    ]
     alerts.record_decisions(session, rows)

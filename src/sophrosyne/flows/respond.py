@@ -157,8 +157,12 @@ def respond(
         inhibited = noise.inhibited(session, receipts, rules, skip=held)
         noise.record_inhibited(session, receipts, inhibited, now=now)
         held.update(inhibited)
+    if not deferred:
+        flaps = noise.flapping(session, receipts, now=now, skip=held)
+        noise.record_flapping(session, receipts, flaps, now=now)
+        held.update(flaps)
     if held:
-        # Silenced or inhibited: stored and grouped, but no runs and no tasks; the alert
+        # Silenced, inhibited or flapping: stored and grouped, but no runs and no tasks; the alert
         # records why (above).
         plans = [[] if i in held else p for i, p in enumerate(plans)]
     tasks_of = {} if deferred else _recommend(session, receipts, rules, now=now, skip=held)

@@ -1,5 +1,6 @@
 """Noise control: silences (matchers and a time window in which matching firing alerts are
-stored but trigger no automation) and inhibition rules (from ``inhibit_rules:`` in YAML).
+stored but trigger no automation), inhibition rules (from ``inhibit_rules:`` in YAML), and
+whether alerts are flapping.
 
 Revision ID: 0013
 Revises: 0012
@@ -50,8 +51,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inhibit_rules")),
     )
 
+    op.create_table(
+        "alert_flaps",
+        sa.Column("alert_id", sa.Integer(), nullable=False),
+        sa.Column("flapping", sa.Boolean(), nullable=False),
+        sa.Column("percent", sa.Float(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["alert_id"],
+            ["alerts.id"],
+            name=op.f("fk_alert_flaps_alert_id_alerts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("alert_id", name=op.f("pk_alert_flaps")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("alert_flaps")
     op.drop_table("inhibit_rules")
     op.drop_index("ix_silences_ends_at", table_name="silences")
     op.drop_table("silences")
