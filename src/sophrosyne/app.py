@@ -33,6 +33,7 @@ from sophrosyne.api import (
     recommendations,
     runoutput,
     runs,
+    silences,
     targets,
     tasks,
     tokens,
@@ -70,6 +71,7 @@ or starts with `query`/`path` for URL parameters.
 
 _TAGS = [
     {"name": "alerts", "description": "Ingest alerts and look them up."},
+    {"name": "silences", "description": "Alerts deliberately not acted on, for a while."},
     {"name": "actions", "description": "The catalog of remediations."},
     {"name": "rules", "description": "Which alerts trigger which actions."},
     {"name": "targets", "description": "Hosts actions run on; credentials are write-only."},
@@ -169,6 +171,8 @@ def create_app(
         users.router,
         notifications.router,
         oncall.router,
+        silences.router,
+        silences.inhibit_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

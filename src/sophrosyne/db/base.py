@@ -52,6 +52,8 @@ def load_models() -> MetaData:
         "incidents",
         "notifications",
         "oncall",
+        "silences",
+        "inhibitions",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata

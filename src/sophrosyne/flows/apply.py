@@ -302,6 +302,8 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
 
     if applyincidents.apply(session, bundle, actor=actor, now=now):
         summary.changes.append(Change("updated", "incident_rules", "incident_rules", None))
+    if applyincidents.apply_inhibitions(session, bundle, actor=actor, now=now):
+        summary.changes.append(Change("updated", "inhibit_rules", "inhibit_rules", None))
 
     log.info(
         "config.applied",

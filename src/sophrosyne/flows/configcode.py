@@ -24,6 +24,7 @@ from sophrosyne import templating
 from sophrosyne.domains.actions.kinds import target_problems
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.incidents.schemas import IncidentRuleSpec
+from sophrosyne.domains.inhibitions.schemas import InhibitRuleSpec
 from sophrosyne.domains.knowledge import service as knowledge
 from sophrosyne.domains.knowledge.schemas import ArticleSpec
 from sophrosyne.domains.recommendations.checks import spec_problems
@@ -48,7 +49,14 @@ __all__ = [
 ]
 
 SpecT = TypeVar(
-    "SpecT", ActionSpec, RuleSpec, TargetSpec, RecommendationSpec, ArticleSpec, IncidentRuleSpec
+    "SpecT",
+    ActionSpec,
+    RuleSpec,
+    TargetSpec,
+    RecommendationSpec,
+    ArticleSpec,
+    IncidentRuleSpec,
+    InhibitRuleSpec,
 )
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -58,6 +66,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "recommendations": RecommendationSpec,
     "articles": ArticleSpec,
     "incident_rules": IncidentRuleSpec,
+    "inhibit_rules": InhibitRuleSpec,
 }
 #: Why a credential in a target's YAML is refused, and where it goes instead.
 NO_SECRETS_IN_FILES = (
@@ -107,6 +116,7 @@ class ConfigBundle:
     recommendations: list[Defined[RecommendationSpec]] = field(default_factory=list)
     articles: list[Defined[ArticleSpec]] = field(default_factory=list)
     incident_rules: list[Defined[IncidentRuleSpec]] = field(default_factory=list)
+    inhibit_rules: list[Defined[InhibitRuleSpec]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     lines: dict[str, dict[Loc, int]] = field(default_factory=dict)
 
@@ -200,6 +210,8 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                 bundle.articles.append(Defined(spec, shown, path.name, key, i))
             elif isinstance(spec, IncidentRuleSpec):
                 bundle.incident_rules.append(Defined(spec, shown, path.name, key, i))
+            elif isinstance(spec, InhibitRuleSpec):
+                bundle.inhibit_rules.append(Defined(spec, shown, path.name, key, i))
 
 
 def _secret_problems(item: dict[Any, Any], loc: Loc, shown: str, bundle: ConfigBundle) -> bool:

@@ -28,7 +28,7 @@ def fire_due(session: Session, *, rules: RuleCache, now: datetime, actor: str) -
     due = guards.due_groups(session, now=now)
     if not due:
         return []
-    ruleset = rules.get(session)
+    ruleset = rules.get(session, now=now)
     by_id = {r.id: r for r in ruleset.rules}
     receipts: list[Receipt] = []
     plans: list[list[Plan]] = []

@@ -89,10 +89,10 @@ def ingest_many(
     plans: list[list[Plan]] | None = None
     ready = [b.prepared for b in batches]
     if all(p is not None and p.rules.revision == revision for p in ready):
-        ruleset = ready[0].rules if ready and ready[0] is not None else rules.get(session)
+        ruleset = ready[0].rules if ready and ready[0] is not None else rules.get(session, now=now)
         plans = [plan for p in ready if p is not None for plan in p.plans]
     else:
-        ruleset = rules.get(session)
+        ruleset = rules.get(session, now=now)
     receipts = alerts.upsert(session, incoming, now=now)
     response = respond(session, receipts, ruleset, now=now, plans=plans)
     attach_to_incidents(session, receipts, now=now, default=incident_default)

@@ -7,7 +7,7 @@ exists only if its alert was stored, and an acknowledged alert never loses its r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,7 @@ from sophrosyne.domains.rules.targeting import NoTargets, TargetView, select_tar
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.errors import ValidationFailed
-from sophrosyne.flows import guarding
+from sophrosyne.flows import guarding, noise
 from sophrosyne.flows.recommend import RecommendTrigger, recommend
 
 
@@ -147,21 +147,47 @@ def respond(
     """
     if plans is None:
         plans = [plan_alert(AlertView.of(r.alert), rules) for r in receipts]
-    tasks_of = {} if deferred else _recommend(session, receipts, rules, now=now)
+    held: set[int] = set()
+    if rules.silences:
+        silenced = noise.silenced(receipts, rules, now=now)
+        noise.record_silenced(session, receipts, silenced, now=now)
+        noise.expire_on_resolve(session, receipts, rules, now=now)
+        held.update(silenced)
+    if rules.inhibitions:
+        inhibited = noise.inhibited(session, receipts, rules, skip=held)
+        noise.record_inhibited(session, receipts, inhibited, now=now)
+        held.update(inhibited)
+    if not deferred:
+        flaps = noise.flapping(session, receipts, now=now, skip=held)
+        noise.record_flapping(session, receipts, flaps, now=now)
+        held.update(flaps)
+    if held:
+        # Silenced, inhibited or flapping: stored and grouped, but no runs and no tasks; the alert
+        # records why (above).
+        plans = [[] if i in held else p for i, p in enumerate(plans)]
+    tasks_of = {} if deferred else _recommend(session, receipts, rules, now=now, skip=held)
     out = _enqueue(session, receipts, rules, plans, now=now, deferred=deferred)
     out.tasks_of = tasks_of
     return out
 
 
 def _recommend(
-    session: Session, receipts: Sequence[Receipt], rules: RuleSet, *, now: datetime
+    session: Session,
+    receipts: Sequence[Receipt],
+    rules: RuleSet,
+    *,
+    now: datetime,
+    skip: Container[int] = (),
 ) -> dict[int, list[int]]:
     """Open the tasks that matching rules with a recommendation ask for (see
     ``flows.recommend``); receipt position → task ids."""
     if not rules.recommending:
         return {}
     triggers: list[list[RecommendTrigger]] = []
-    for receipt in receipts:
+    for index, receipt in enumerate(receipts):
+        if index in skip:
+            triggers.append([])
+            continue
         view = AlertView.of(receipt.alert)
         triggers.append(
             [

@@ -112,6 +112,9 @@ ACTIVITIES: Final[dict[str, Permission]] = {
     # incidents
     "incidents.read": Permission.READ,
     "incidents.edit": Permission.ACK,
+    # noise control: silences (who may acknowledge an alert may silence it)
+    "silences.read": Permission.READ,
+    "silences.edit": Permission.ACK,
     # notifications and on-call (channel URLs carry tokens: secrets)
     "notifications.read": Permission.READ,
     "notifications.edit": Permission.EDIT_CATALOG,

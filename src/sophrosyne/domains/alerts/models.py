@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sophrosyne.db.base import Base
@@ -67,3 +67,17 @@ class AlertDecision(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     at: Mapped[datetime]
+
+
+class AlertFlap(Base):
+    """Whether an alert is flapping (see ``alerts.flapping``); a row only once an alert
+    has been looked at for flapping, i.e. after it changed state again."""
+
+    __tablename__ = "alert_flaps"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    flapping: Mapped[bool] = mapped_column(default=False)
+    percent: Mapped[float] = mapped_column(Float)
+    changed_at: Mapped[datetime]

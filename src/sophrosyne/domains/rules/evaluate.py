@@ -10,8 +10,10 @@ from typing import Any
 from sophrosyne import templating
 from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.guards.policy import CompiledGuards, Limit, Pause
+from sophrosyne.domains.inhibitions.evaluate import CompiledInhibition
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
 from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
+from sophrosyne.domains.silences.active import CompiledSilence
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +106,17 @@ class RuleSet:
         revision: int | None = None,
         targets: Sequence[TargetView] = (),
         paused: Pause | None = None,
+        *,
+        silences: Sequence[CompiledSilence] = (),
+        inhibitions: Sequence[CompiledInhibition] = (),
     ) -> None:
         self.rules = tuple(rules)
+        #: Silences active or pending when the set was compiled (cached with the rules: every
+        #: silence change bumps the catalog revision); whether one is active is checked per
+        #: alert against the time. Empty: the ingest path does not look.
+        self.silences = tuple(silences)
+        #: Inhibition rules (from files; applying them bumps the catalog revision).
+        self.inhibitions = tuple(inhibitions)
         #: Whether any rule opens tasks (else the ingest path skips looking for them).
         self.recommending = any(r.recommendation for r in self.rules)
         #: Set while the kill switch pauses automation (cached with the rules: pausing and

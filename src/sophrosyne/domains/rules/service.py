@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from sophrosyne.domains.actions.models import Action
 from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.guards import service as guards
 from sophrosyne.domains.guards.policy import CompiledGuards, Limit
+from sophrosyne.domains.inhibitions import service as inhibitions
 from sophrosyne.domains.recommendations import service as recommendations
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
@@ -23,6 +24,7 @@ from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.models import Rule
 from sophrosyne.domains.rules.schemas import RuleOut, RuleSpec
 from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
+from sophrosyne.domains.silences import service as silences
 from sophrosyne.domains.targets.models import Target
 from sophrosyne.errors import Conflict, NotFound, ReadOnly, ValidationFailed
 
@@ -233,7 +235,8 @@ class RuleCache:
         with self._lock:
             return self._rules if self._version is not None else None
 
-    def get(self, session: Session) -> RuleSet:
+    def get(self, session: Session, *, now: datetime | None = None) -> RuleSet:
+        """The current set; ``now`` (default: the clock) picks the silences not yet over."""
         version = actions.catalog_revision(session)
         with self._lock:
             if version == self._version:
@@ -243,6 +246,8 @@ class RuleCache:
             revision=version,
             targets=inventory(session),
             paused=guards.pause_of(session),
+            silences=silences.compile_unexpired(session, now=now or datetime.now(UTC)),
+            inhibitions=inhibitions.compile_all(session),
         )
         with self._lock:
             self._version, self._rules = version, rules

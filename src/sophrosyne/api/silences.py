@@ -1,0 +1,120 @@
+"""Silences: create, list (by state), look up, expire. Creating and expiring are audited.
+
+A firing alert matched by an active silence is stored and grouped but triggers no automation;
+the alert records the silence that held it back (see ``flows.noise``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from sophrosyne.api.deps import State, as_utc, permit
+from sophrosyne.api.errors import ERROR_RESPONSES
+from sophrosyne.api.state import utcnow
+from sophrosyne.domains.accounts.principal import Principal
+from sophrosyne.domains.audit import service as audit
+from sophrosyne.domains.inhibitions import service as inhibitions
+from sophrosyne.domains.inhibitions.schemas import InhibitRuleOut
+from sophrosyne.domains.silences import service as silences
+from sophrosyne.domains.silences.schemas import SilenceOut, SilenceSpec, SilenceState
+from sophrosyne.logging import get_logger
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/silences", tags=["silences"], responses=ERROR_RESPONSES)
+inhibit_router = APIRouter(prefix="/inhibit_rules", tags=["silences"], responses=ERROR_RESPONSES)
+
+
+@inhibit_router.get(
+    "", response_model=list[InhibitRuleOut], summary="List inhibition rules (from files)"
+)
+def list_inhibit_rules(
+    _principal: Annotated[Principal, permit("silences.read")], state: State
+) -> list[InhibitRuleOut]:
+    """Defined in YAML under ``inhibit_rules:`` and applied with the rest of the config."""
+    with state.reading() as session:
+        return [inhibitions.to_out(r) for r in inhibitions.list_all(session)]
+
+
+@router.post(
+    "",
+    response_model=SilenceOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Silence matching alerts for a while",
+)
+def create_silence(
+    spec: SilenceSpec,
+    principal: Annotated[Principal, permit("silences.edit")],
+    state: State,
+) -> SilenceOut:
+    """Matchers use Alertmanager's syntax (``name="v"``, ``!=``, ``=~``, ``!~``); a bad one
+    is refused naming its position in ``matchers``. Times without a zone are UTC."""
+    now = utcnow()
+    spec = spec.model_copy(
+        update={"starts_at": as_utc(spec.starts_at), "ends_at": as_utc(spec.ends_at)}
+    )
+    with state.transaction() as session:
+        silence = silences.create(session, spec, by=principal.actor, now=now)
+        out = silences.to_out(silence, now)
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="silences.created",
+            object_type="silence",
+            object_id=silence.id,
+            detail=out.model_dump(mode="json", include={"matchers", "comment", "ends_at"}),
+            now=now,
+        )
+    log.info("silence.created", silence_id=out.id, by=principal.actor)
+    return out
+
+
+@router.get("", response_model=list[SilenceOut], summary="List silences")
+def list_silences(
+    _principal: Annotated[Principal, permit("silences.read")],
+    state: State,
+    silence_state: Annotated[
+        SilenceState | None, Query(alias="state", description="active, pending or expired")
+    ] = None,
+) -> list[SilenceOut]:
+    now = utcnow()
+    with state.reading() as session:
+        return [
+            silences.to_out(s, now)
+            for s in silences.list_all(session, now=now, state=silence_state)
+        ]
+
+
+@router.get("/{silence_id}", response_model=SilenceOut, summary="Look up a silence")
+def get_silence(
+    silence_id: int,
+    _principal: Annotated[Principal, permit("silences.read")],
+    state: State,
+) -> SilenceOut:
+    now = utcnow()
+    with state.reading() as session:
+        return silences.to_out(silences.get(session, silence_id), now)
+
+
+@router.post("/{silence_id}/expire", response_model=SilenceOut, summary="End a silence now")
+def expire_silence(
+    silence_id: int,
+    principal: Annotated[Principal, permit("silences.edit")],
+    state: State,
+) -> SilenceOut:
+    now = utcnow()
+    with state.transaction() as session:
+        silence = silences.expire(session, silence_id, now=now)
+        out = silences.to_out(silence, now)
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="silences.expired",
+            object_type="silence",
+            object_id=silence.id,
+            detail={"reason": "expired by hand"},
+            now=now,
+        )
+    log.info("silence.expired", silence_id=out.id, by=principal.actor)
+    return out
