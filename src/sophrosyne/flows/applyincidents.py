@@ -9,8 +9,11 @@ Incidents already opened keep their group key and rule name.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from sophrosyne.domains.audit import service as audit
@@ -21,20 +24,28 @@ from sophrosyne.flows.configcode import ConfigBundle
 FILE = "file"
 
 
-def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) -> bool:
-    """Store the bundle's grouping rules if they changed; True if they did."""
-    stored = incident_rules.list_all(session)
-    before = [(incident_rules.to_spec(r).model_dump(mode="json"), r.source_file) for r in stored]
-    wanted = [(d.spec, d.source_file) for d in bundle.incident_rules]
+def _replace_list(
+    session: Session,
+    stored: Sequence[Any],
+    to_spec: Callable[[Any], BaseModel],
+    wanted: list[tuple[Any, str]],
+    replace: Callable[..., Any],
+    *,
+    kind: str,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """Store an ordered list of file-managed rules whole, if it changed; audited once."""
+    before = [(to_spec(r).model_dump(mode="json"), r.source_file) for r in stored]
     after = [(spec.model_dump(mode="json"), source) for spec, source in wanted]
     if before == after:
         return False
-    incident_rules.replace(session, wanted, managed_by=FILE, now=now)
+    replace(session, wanted, managed_by=FILE, now=now)
     audit.record(
         session,
         actor=actor,
-        action="incident_rules.updated",
-        object_type="incident_rules",
+        action=f"{kind}.updated",
+        object_type=kind,
         detail={
             "before": [b for b, _ in before],
             "after": [a for a, _ in after],
@@ -45,21 +56,29 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
     return True
 
 
-def apply_inhibitions(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) -> bool:
-    """Store the bundle's inhibition rules (one ordered list) if they changed; audited."""
-    stored = inhibitions.list_all(session)
-    before = [(inhibitions.to_spec(r).model_dump(mode="json"), r.source_file) for r in stored]
-    wanted = [(d.spec, d.source_file) for d in bundle.inhibit_rules]
-    after = [(spec.model_dump(mode="json"), source) for spec, source in wanted]
-    if before == after:
-        return False
-    inhibitions.replace(session, wanted, managed_by=FILE, now=now)
-    audit.record(
+def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) -> bool:
+    """Store the bundle's grouping rules if they changed; True if they did."""
+    return _replace_list(
         session,
+        incident_rules.list_all(session),
+        incident_rules.to_spec,
+        [(d.spec, d.source_file) for d in bundle.incident_rules],
+        incident_rules.replace,
+        kind="incident_rules",
         actor=actor,
-        action="inhibit_rules.updated",
-        object_type="inhibit_rules",
-        detail={"before": [b for b, _ in before], "after": [a for a, _ in after]},
         now=now,
     )
-    return True
+
+
+def apply_inhibitions(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) -> bool:
+    """Store the bundle's inhibition rules (one ordered list) if they changed; audited."""
+    return _replace_list(
+        session,
+        inhibitions.list_all(session),
+        inhibitions.to_spec,
+        [(d.spec, d.source_file) for d in bundle.inhibit_rules],
+        inhibitions.replace,
+        kind="inhibit_rules",
+        actor=actor,
+        now=now,
+    )
