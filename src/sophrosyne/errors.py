@@ -57,6 +57,12 @@ class Conflict(SophrosyneError):
 class ReadOnly(Conflict):
     """The object is managed by configuration files and cannot be changed through the API."""
 
+    @classmethod
+    def unless_owner(cls, kind: str, name: str, owner: str, caller: str) -> None:
+        """Raise unless ``caller`` (``api`` or ``file``) manages the object it wants to change."""
+        if owner != caller:
+            raise cls(f"{kind} {name!r} is managed by {owner}; change it there")
+
 
 class Unauthorized(SophrosyneError):
     """No valid credentials were presented."""

@@ -85,8 +85,7 @@ def update(
     source_file: str | None = None,
 ) -> Action:
     action = get_by_name(session, name)
-    if action.managed_by != managed_by:
-        raise ReadOnly(f"action {name!r} is managed by {action.managed_by}; change it there")
+    ReadOnly.unless_owner("action", name, action.managed_by, managed_by)
     if spec.name != name:
         raise Conflict("an action cannot be renamed; create a new one")
     action.source_file = source_file
@@ -98,8 +97,7 @@ def update(
 
 def delete(session: Session, name: str, *, managed_by: str = "api") -> Action:
     action = get_by_name(session, name)
-    if action.managed_by != managed_by:
-        raise ReadOnly(f"action {name!r} is managed by {action.managed_by}; change it there")
+    ReadOnly.unless_owner("action", name, action.managed_by, managed_by)
     # Rules refer to actions with ON DELETE RESTRICT; say so instead of a database error.
     from sophrosyne.domains.rules.models import Rule
 

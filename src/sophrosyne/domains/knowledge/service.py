@@ -141,10 +141,7 @@ def create(
 
 
 def _writable(article: Article, managed_by: str) -> None:
-    if article.managed_by != managed_by:
-        raise ReadOnly(
-            f"article {article.slug!r} is managed by {article.managed_by}; change it there"
-        )
+    ReadOnly.unless_owner("article", article.slug, article.managed_by, managed_by)
 
 
 def update(

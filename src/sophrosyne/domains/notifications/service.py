@@ -55,9 +55,7 @@ def list_all(session: Session, model: type[Row]) -> list[Row]:
 
 
 def _check_owner(row: Channel | NotificationRoute | EscalationPolicy, managed_by: str) -> None:
-    if row.managed_by != managed_by:
-        kind = _KIND[type(row)]
-        raise ReadOnly(f"{kind} {row.name!r} is managed by {row.managed_by}; change it there")
+    ReadOnly.unless_owner(_KIND[type(row)], row.name, row.managed_by, managed_by)
 
 
 def _values(spec: ChannelSpec | RouteSpec | PolicySpec) -> dict[str, Any]:

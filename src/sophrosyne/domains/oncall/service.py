@@ -81,11 +81,6 @@ def create(
     return row
 
 
-def _check_owner(row: Schedule, managed_by: str) -> None:
-    if row.managed_by != managed_by:
-        raise ReadOnly(f"schedule {row.name!r} is managed by {row.managed_by}; change it there")
-
-
 def update(
     session: Session,
     name: str,
@@ -96,7 +91,7 @@ def update(
     source_file: str | None = None,
 ) -> Schedule:
     row = get(session, name)
-    _check_owner(row, managed_by)
+    ReadOnly.unless_owner("schedule", row.name, row.managed_by, managed_by)
     if spec.name != name:
         raise Conflict("a schedule cannot be renamed; create a new one")
     row.source_file = source_file
@@ -108,7 +103,7 @@ def update(
 def delete(session: Session, name: str, *, managed_by: str = "api") -> Schedule:
     """Delete a schedule and (by cascade) its overrides."""
     row = get(session, name)
-    _check_owner(row, managed_by)
+    ReadOnly.unless_owner("schedule", row.name, row.managed_by, managed_by)
     session.delete(row)
     session.flush()
     return row

@@ -135,10 +135,7 @@ def create(
 
 
 def _writable(rec: Recommendation, managed_by: str) -> None:
-    if rec.managed_by != managed_by:
-        raise ReadOnly(
-            f"recommendation {rec.name!r} is managed by {rec.managed_by}; change it there"
-        )
+    ReadOnly.unless_owner("recommendation", rec.name, rec.managed_by, managed_by)
 
 
 def update(

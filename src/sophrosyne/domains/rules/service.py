@@ -119,8 +119,7 @@ def update(
     source_file: str | None = None,
 ) -> Rule:
     rule = get_by_name(session, name)
-    if rule.managed_by != managed_by:
-        raise ReadOnly(f"rule {name!r} is managed by {rule.managed_by}; change it there")
+    ReadOnly.unless_owner("rule", name, rule.managed_by, managed_by)
     if spec.name != name:
         raise Conflict("a rule cannot be renamed; create a new one")
     rule.source_file = source_file
@@ -132,8 +131,7 @@ def update(
 
 def delete(session: Session, name: str, *, managed_by: str = "api") -> Rule:
     rule = get_by_name(session, name)
-    if rule.managed_by != managed_by:
-        raise ReadOnly(f"rule {name!r} is managed by {rule.managed_by}; change it there")
+    ReadOnly.unless_owner("rule", name, rule.managed_by, managed_by)
     session.delete(rule)
     session.flush()
     actions.bump_revision(session)

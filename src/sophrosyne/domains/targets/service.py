@@ -124,11 +124,6 @@ def _assign(target: Target, spec: TargetSpec, now: datetime) -> None:
     target.updated_at = now
 
 
-def _check_owner(target: Target, managed_by: str) -> None:
-    if target.managed_by != managed_by:
-        raise ReadOnly(f"target {target.name!r} is managed by {target.managed_by}; change it there")
-
-
 def create(
     session: Session,
     spec: TargetSpec,
@@ -159,7 +154,7 @@ def update(
     source_file: str | None = None,
 ) -> Target:
     target = get_by_name(session, name)
-    _check_owner(target, managed_by)
+    ReadOnly.unless_owner("target", target.name, target.managed_by, managed_by)
     if spec.name != name:
         raise Conflict("a target cannot be renamed; create a new one")
     target.source_file = source_file
@@ -172,7 +167,7 @@ def update(
 def delete(session: Session, name: str, *, managed_by: str = "api") -> Target:
     """Delete a target and (by cascade) its secrets."""
     target = get_by_name(session, name)
-    _check_owner(target, managed_by)
+    ReadOnly.unless_owner("target", target.name, target.managed_by, managed_by)
     session.delete(target)
     session.flush()
     bump_revision(session)
