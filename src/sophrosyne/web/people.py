@@ -92,7 +92,7 @@ def create_user(
         "username": username,
         "display_name": display_name,
         "email": email,
-        "role": role,
+        "role": role or Role.VIEWER.value,
         "must_change_password": must_change,
     }  # never the password: it is not sent back to the browser
     try:
