@@ -6,15 +6,22 @@ no secret (password hash, token secret or hash) ever appears in a page."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.domains.accounts.models import ApiToken, User
 from sophrosyne.domains.audit.models import AuditEntry
+from tests.api.conftest import People
 from tests.api.helpers import Api, Tokens
+from tests.api.live import LiveServer, live_server  # noqa: F401 - a fixture
 from tests.web.conftest import Person
+from tests.web.test_browser import CHROMIUM, browser, log_in, shots  # noqa: F401 - fixtures
 
 ADMIN_LINKS = ('href="/users"', 'href="/settings"')
 
@@ -326,3 +333,47 @@ def test_settings_never_show_secrets(
         settings.database_url, settings.public_url = original
     assert "S3cretDbPass" not in html and "UrlPassw0rd" not in html and "admin:" not in html
     assert "https://sophrosyne.example" in html and "postgresql" in html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_admin_pages_in_a_real_browser(
+    live_server: LiveServer,  # noqa: F811
+    people: People,
+    browser: Browser,  # noqa: F811
+    shots: Path,  # noqa: F811
+) -> None:
+    """Every new page loads without a console error (a CSP violation would be one), the Admin
+    menu opens without JavaScript tricks, and a token is made through the form."""
+    url = live_server.url
+    with live_server.client(live_server.tokens.write) as api:
+        target = {"name": "db-1", "address": "10.0.0.5", "labels": {"role": "db"}}
+        assert api.post("/api/v1/targets", json=target).status_code == 201
+        ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        silence = {"matchers": ['team="db"'], "comment": "upgrade", "ends_at": ends}
+        assert api.post("/api/v1/silences", json=silence).status_code == 201
+    context = browser.new_context()
+    problems: list[str] = []
+    page = log_in(context, url, "root")
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    for path in ("/targets", "/targets/db-1", "/silences", "/tokens", "/audit", "/users"):
+        page.goto(url + path)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(shots / f"admin{path.replace('/', '-')}.png"), full_page=True)
+    page.goto(url + "/settings")
+    page.click("nav summary")
+    expect(page.locator("nav .navmenu a[href='/users']")).to_be_visible()
+    page.screenshot(path=str(shots / "admin-settings.png"), full_page=True)
+
+    page.goto(url + "/tokens")
+    page.fill("#name", "from-the-browser")
+    page.click("#new-token button[type=submit]")
+    secret = page.locator("#token-secret").inner_text().strip()
+    assert len(secret) > 20
+    page.screenshot(path=str(shots / "admin-token-created.png"), full_page=True)
+    page.goto(url + "/tokens")
+    assert secret not in page.content()
+    with live_server.client(secret) as as_token:
+        assert as_token.get("/api/v1/auth/me").json()["actor"] == "token:from-the-browser"
+    assert problems == []
