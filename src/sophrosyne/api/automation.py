@@ -16,9 +16,9 @@ from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.state import utcnow
 from sophrosyne.domains.accounts.service import Principal
-from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.guards import service as guards
 from sophrosyne.domains.guards.schemas import AutomationChange, AutomationOut
+from sophrosyne.flows import killswitch
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -49,17 +49,7 @@ def set_automation(
     process; ``{"paused": false}`` resumes. Needs scope ``write``."""
     now = utcnow()
     with state.transaction() as session:
-        out, changed = guards.set_paused(
-            session, paused=change.paused, reason=change.reason, by=principal.actor, now=now
-        )
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="automation.paused" if change.paused else "automation.resumed",
-            object_type="automation",
-            detail={"reason": change.reason, "changed": changed},
-            now=now,
-        )
+        out, changed = killswitch.set_automation(session, change, principal, now=now)
     log.warning(
         "automation.paused" if change.paused else "automation.resumed",
         by=principal.actor,

@@ -14,11 +14,11 @@ from sophrosyne.api.deps import State, as_utc, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.state import utcnow
 from sophrosyne.domains.accounts.principal import Principal
-from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.inhibitions import service as inhibitions
 from sophrosyne.domains.inhibitions.schemas import InhibitRuleOut
 from sophrosyne.domains.silences import service as silences
 from sophrosyne.domains.silences.schemas import SilenceOut, SilenceSpec, SilenceState
+from sophrosyne.flows import silencing
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -55,17 +55,7 @@ def create_silence(
         update={"starts_at": as_utc(spec.starts_at), "ends_at": as_utc(spec.ends_at)}
     )
     with state.transaction() as session:
-        silence = silences.create(session, spec, by=principal.actor, now=now)
-        out = silences.to_out(silence, now)
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="silences.created",
-            object_type="silence",
-            object_id=silence.id,
-            detail=out.model_dump(mode="json", include={"matchers", "comment", "ends_at"}),
-            now=now,
-        )
+        out = silencing.create(session, spec, principal, now=now)
     log.info("silence.created", silence_id=out.id, by=principal.actor)
     return out
 
@@ -105,16 +95,6 @@ def expire_silence(
 ) -> SilenceOut:
     now = utcnow()
     with state.transaction() as session:
-        silence = silences.expire(session, silence_id, now=now)
-        out = silences.to_out(silence, now)
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="silences.expired",
-            object_type="silence",
-            object_id=silence.id,
-            detail={"reason": "expired by hand"},
-            now=now,
-        )
+        out = silencing.expire(session, silence_id, principal, now=now)
     log.info("silence.expired", silence_id=out.id, by=principal.actor)
     return out

@@ -10,7 +10,7 @@ most). Seeing and revoking other people's tokens, and service tokens, needs the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request, status
@@ -20,13 +20,10 @@ from sophrosyne.api.deps import State, as_utc, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.api.state import AppState
 from sophrosyne.config import Settings
-from sophrosyne.domains.accounts import service as accounts
-from sophrosyne.domains.accounts.models import User
 from sophrosyne.domains.accounts.principal import Principal
-from sophrosyne.domains.accounts.roles import Permission
 from sophrosyne.domains.accounts.schemas import TokenCreate, TokenCreated, TokenOut
-from sophrosyne.domains.audit import service as audit
 from sophrosyne.errors import Forbidden
+from sophrosyne.flows import accounts
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
 
@@ -34,10 +31,7 @@ Caller = Annotated[Principal, permit("tokens.own")]
 
 
 def _lifetime(settings: Settings) -> accounts.Lifetime:
-    return accounts.Lifetime(
-        default=timedelta(days=settings.token_default_days),
-        longest=timedelta(days=settings.token_max_days),
-    )
+    return accounts.Lifetime(settings.token_default_days, settings.token_max_days)
 
 
 @router.get("", response_model=list[TokenOut], summary="List API tokens")
@@ -45,11 +39,7 @@ def list_tokens(principal: Caller, state: State) -> list[TokenOut]:
     """Your own tokens; every token with ``manage_tokens``. Names, scopes, owners, prefixes
     and dates; never the secret or its hash."""
     with state.reading() as session:
-        if principal.can(Permission.MANAGE_TOKENS):
-            return accounts.listing(session)
-        if principal.user_id is None:
-            return []
-        return accounts.listing(session, owner_id=principal.user_id)
+        return accounts.visible_tokens(session, principal)
 
 
 @router.post(
@@ -84,25 +74,9 @@ def create_token(
 
 def _create(state: AppState, principal: Principal, req: TokenCreate, now: datetime) -> TokenCreated:
     with state.transaction() as session:
-        owner = session.get(User, principal.user_id) if principal.user_id is not None else None
-        token, secret = accounts.create(
-            session, req, now=now, owner=owner, lifetime=_lifetime(state.settings)
+        return accounts.create_token(
+            session, req, principal, lifetime=_lifetime(state.settings), now=now
         )
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="token.created",
-            object_type="token",
-            object_id=token.name,
-            detail={
-                "scopes": list(token.scopes),
-                "prefix": token.prefix,
-                "owner": owner.username if owner else None,
-                "expires_at": token.expires_at.isoformat() if token.expires_at else None,
-            },
-            now=now,
-        )
-        return TokenCreated(**accounts.to_out(session, token).model_dump(), token=secret)
 
 
 @router.post(
@@ -129,20 +103,4 @@ def revoke_token(name: str, principal: Caller, state: State, request: Request) -
 
 def _revoke(state: AppState, principal: Principal, name: str, now: datetime) -> TokenOut:
     with state.transaction() as session:
-        token = accounts.get(session, name)
-        own = token.user_id is not None and token.user_id == principal.user_id
-        if not own and not principal.can(Permission.MANAGE_TOKENS):
-            raise Forbidden(
-                "permission 'manage_tokens' is needed to revoke another user's token; "
-                f"{principal.describe()} does not have it"
-            )
-        accounts.revoke(session, name, now=now)
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="token.revoked",
-            object_type="token",
-            object_id=token.name,
-            now=now,
-        )
-        return accounts.to_out(session, token)
+        return accounts.revoke_token(session, name, principal, now=now)

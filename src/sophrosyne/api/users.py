@@ -5,18 +5,16 @@ elsewhere); the last active admin can be neither demoted nor disabled (409)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, status
-from sqlalchemy.orm import Session
 
 from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
-from sophrosyne.domains.accounts import sessions, users
+from sophrosyne.domains.accounts import users
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.accounts.schemas import UserCreate, UserOut, UserPatch
-from sophrosyne.domains.audit import service as audit
+from sophrosyne.flows import accounts
 
 router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
 
@@ -24,26 +22,6 @@ Reading = Annotated[Principal, permit("users.read")]
 Editing = Annotated[Principal, permit("users.edit")]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user"}}
-
-
-def _record(
-    session: Session,
-    principal: Principal,
-    action: str,
-    username: str,
-    detail: dict[str, Any],
-    *,
-    now: datetime,
-) -> None:
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=action,
-        object_type="user",
-        object_id=username,
-        detail=detail,
-        now=now,
-    )
 
 
 @router.get("", response_model=list[UserOut], summary="List users")
@@ -72,14 +50,8 @@ def get_user(username: str, _principal: Reading, state: State) -> UserOut:
 def create_user(spec: UserCreate, principal: Editing, state: State) -> UserOut:
     """The password you set must be changed at the first login unless
     ``must_change_password`` is given as false."""
-    if "must_change_password" not in spec.model_fields_set:
-        spec = spec.model_copy(update={"must_change_password": True})
-    now = state.clock()
     with state.transaction() as session:
-        user = users.create_user(session, spec, now=now)
-        detail = {"role": user.role, "must_change_password": user.must_change_password}
-        _record(session, principal, "user.created", user.username, detail, now=now)
-        return users.to_out(user)
+        return accounts.create_user(session, spec, principal, now=state.clock())
 
 
 @router.patch(
@@ -95,28 +67,8 @@ def create_user(spec: UserCreate, principal: Editing, state: State) -> UserOut:
 def update_user(username: str, patch: UserPatch, principal: Editing, state: State) -> UserOut:
     """Fields left out stay as they are. ``disabled: true`` ends the user's sessions and
     stops their tokens; ``role`` applies to their sessions and tokens at once."""
-    now = state.clock()
     with state.transaction() as session:
-        user = users.get_by_username(session, username)
-        name = user.username
-        if patch.role is not None and patch.role.value != user.role:
-            before = user.role
-            users.set_role(session, user, patch.role, now=now)
-            detail = {"from": before, "to": patch.role.value}
-            _record(session, principal, "user.role_set", name, detail, now=now)
-        if patch.disabled is True and not user.disabled:
-            users.disable(session, user, now=now)
-            ended = sessions.end_all_for(session, user.id)
-            _record(session, principal, "user.disabled", name, {"sessions_ended": ended}, now=now)
-        elif patch.disabled is False and user.disabled:
-            users.enable(session, user, now=now)
-            _record(session, principal, "user.enabled", name, {}, now=now)
-        changed = users.update_profile(
-            session, user, display_name=patch.display_name, email=patch.email, now=now
-        )
-        if changed:
-            _record(session, principal, "user.updated", name, changed, now=now)
-        out = users.to_out(user)
+        out = accounts.update_user(session, username, patch, principal, now=state.clock())
     state.tokens.clear()  # a role or a disabled owner changes what their tokens may do
     return out
 
@@ -129,10 +81,5 @@ def update_user(username: str, patch: UserPatch, principal: Editing, state: Stat
 )
 def unlock_user(username: str, principal: Editing, state: State) -> UserOut:
     """Lifts a lockout after too many wrong passwords and forgets the failed attempts."""
-    now = state.clock()
     with state.transaction() as session:
-        user = users.get_by_username(session, username)
-        detail = {"failed_logins": user.failed_logins}
-        users.unlock(session, user, now=now)
-        _record(session, principal, "user.unlocked", user.username, detail, now=now)
-        return users.to_out(user)
+        return accounts.unlock_user(session, username, principal, now=state.clock())

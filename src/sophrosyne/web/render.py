@@ -43,6 +43,14 @@ FLASHES = {
     "rejected": "Rejected.",
     "password": "Password changed.",
     "logout": "You are logged out.",
+    # administration (users, tokens, kill switch, silences)
+    "user_created": "User created.",
+    "user_changed": "User changed.",
+    "token_revoked": "Token revoked.",
+    "paused": "Automation paused: automatic runs wait for a confirmation.",
+    "resumed": "Automation resumed.",
+    "silenced": "Silence created.",
+    "silence_expired": "Silence expired.",
 }
 
 

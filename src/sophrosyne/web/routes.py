@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sophrosyne.web import actions, alerts, auth, confirmations, runs
+from sophrosyne.web import (
+    actions,
+    alerts,
+    auditlog,
+    auth,
+    confirmations,
+    people,
+    runs,
+    settings,
+    silences,
+    targets,
+)
 from sophrosyne.web.render import STATIC_PREFIX, Pages, make_environment, static_files
 
 
@@ -12,5 +23,7 @@ def install(app: FastAPI) -> None:
     """Add the pages (``/``, ``/login``, ``/alerts``…) and ``/static`` to ``app``."""
     app.state.sophrosyne_pages = Pages(make_environment())
     for module in (auth, alerts, actions, runs, confirmations):
+        app.include_router(module.router)
+    for module in (targets, silences, people, auditlog, settings):
         app.include_router(module.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")

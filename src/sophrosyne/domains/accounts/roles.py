@@ -128,6 +128,7 @@ ACTIVITIES: Final[dict[str, Permission]] = {
     "users.edit": Permission.MANAGE_USERS,
     "automation.read": Permission.READ,
     "automation.kill_switch": Permission.ADMINISTER,
+    "settings.read": Permission.ADMINISTER,  # the effective settings page (never secrets)
 }
 
 #: Activities open to anyone, without credentials.

@@ -43,6 +43,7 @@ def search(
     object_type: str | None = None,
     object_id: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 100,
     before_id: int | None = None,
 ) -> list[AuditEntry]:
@@ -57,6 +58,8 @@ def search(
         stmt = stmt.where(AuditEntry.object_id == object_id)
     if since:
         stmt = stmt.where(AuditEntry.at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.at < until)
     if before_id is not None:
         stmt = stmt.where(AuditEntry.id < before_id)
     return list(session.scalars(stmt.limit(limit)))

@@ -369,6 +369,22 @@ def search(
     return list(session.scalars(stmt.limit(limit)))
 
 
+def on_target(session: Session, target: str, *, limit: int = 20, scan: int = 2000) -> list[Run]:
+    """The latest runs addressing ``target``, newest first, among the ``scan`` latest runs.
+    Read in pages and filtered here: the targets are a JSON list, and a portable containment
+    test in SQL would differ by dialect for a page that needs only a recent few."""
+    found: list[Run] = []
+    before: int | None = None
+    while scan > 0 and len(found) < limit:
+        page = search(session, limit=min(200, scan), before_id=before)
+        found += [r for r in page if target in (r.targets or ())]
+        if len(page) < min(200, scan):
+            break
+        scan -= len(page)
+        before = page[-1].id
+    return found[:limit]
+
+
 def count_by_state(session: Session) -> dict[str, int]:
     rows = session.execute(select(Run.state, func.count(Run.id)).group_by(Run.state))
     counts = {s.value: 0 for s in RunState}
