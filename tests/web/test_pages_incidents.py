@@ -72,7 +72,7 @@ def test_detail_shows_alerts_and_timeline_and_the_forms(api: Api, person: Any) -
     for action in ("acknowledge", "resolve", "people", "analysis", "notes"):
         assert f'action="/incidents/{incident["id"]}/{action}"' in page.text, action
     assert f'action="/incidents/{incident["id"]}/reopen"' not in page.text  # not resolved
-    link = f'/api/v1/incidents/{incident["id"]}/postmortem'
+    link = f"/api/v1/incidents/{incident['id']}/postmortem"
     assert link in page.text
     download = olga.get(link)
     assert download.status_code == 200
