@@ -115,8 +115,10 @@ def test_alert_to_run_to_approval_in_a_real_browser(
     # An alert arrives through the API; the dashboard refreshes itself and shows it.
     with seeded.client(seeded.tokens.write) as api:
         assert api.post("/api/v1/alerts", json=ALERT).status_code in (200, 202)
-    alert_link = olga.get_by_role("link", name="ServiceDown")
+    # Exact: the incident the alert opened is listed too, titled after it.
+    alert_link = olga.get_by_role("link", name="ServiceDown", exact=True)
     expect(alert_link).to_be_visible(timeout=25_000)
+    expect(olga.get_by_role("link", name="#1 ServiceDown (service=checkout)")).to_be_visible()
     olga.screenshot(path=str(shots / "dashboard.png"), full_page=True)
 
     olga.goto(f"{url}/alerts?status=firing")

@@ -38,6 +38,7 @@ from sophrosyne.domains.incidents.schemas import (
 )
 from sophrosyne.domains.incidents.states import IncidentState
 from sophrosyne.errors import ValidationFailed
+from sophrosyne.flows import casework
 
 Reading = Annotated[Principal, permit("incidents.read")]
 Changing = Annotated[Principal, permit("incidents.edit")]
@@ -204,22 +205,14 @@ def _move(
 ) -> IncidentOut:
     now = _expire(state)
     with state.transaction() as session:
-        before = incidents.get(session, incident_id, lock=True).status
-        incident = incidents.transition(
+        incident = casework.move_incident(
             session,
             incident_id,
             new,
             actor=principal.actor,
             now=now,
             note=note,
-            ack_expires_at=expires_at,
-        )
-        verb = "reopened" if before == IncidentState.RESOLVED else new.value
-        detail = {"from": before, "to": incident.status, "note": note}
-        if expires_at is not None:
-            detail["ack_expires_at"] = expires_at.isoformat()
-        _audit(
-            session, principal, event=f"incident.{verb}", incident=incident, detail=detail, now=now
+            expires_at=expires_at,
         )
         return IncidentOut.model_validate(incident)
 
@@ -285,9 +278,8 @@ def _edit(
 ) -> IncidentOut:
     now = _expire(state)
     with state.transaction() as session:
-        incident = incidents.edit(session, incident_id, changes, actor=principal.actor, now=now)
-        _audit(
-            session, principal, event=event, incident=incident, detail={"changes": changes}, now=now
+        incident = casework.edit_incident(
+            session, incident_id, changes, event=event, actor=principal.actor, now=now
         )
         return IncidentOut.model_validate(incident)
 
@@ -345,15 +337,8 @@ def add_note(incident_id: int, body: NoteIn, principal: Changing, state: State) 
     Needs scope ``write``."""
     now = _expire(state)
     with state.transaction() as session:
-        incidents.add_note(session, incident_id, body.body, actor=principal.actor, now=now)
-        incident = incidents.get(session, incident_id)
-        _audit(
-            session,
-            principal,
-            event="incident.note_added",
-            incident=incident,
-            detail={"length": len(body.body)},
-            now=now,
+        incident = casework.note_incident(
+            session, incident_id, body.body, actor=principal.actor, now=now
         )
         return timeline.assemble(session, incident)
 

@@ -28,6 +28,7 @@ from sophrosyne.domains.tasks.schemas import (
     TransitionIn,
 )
 from sophrosyne.domains.tasks.states import TaskState
+from sophrosyne.flows import casework
 
 Reading = Annotated[Principal, permit("tasks.read")]
 Changing = Annotated[Principal, permit("tasks.work")]
@@ -134,18 +135,10 @@ def open_task(name: str, req: ManualTaskRequest, principal: Changing, state: Sta
 def _move(
     task_id: int, new: TaskState, body: TransitionIn | None, principal: Principal, state: State
 ) -> TaskOut:
+    note = body.note if body else None
     with state.transaction() as session:
-        before = tasks.get(session, task_id, lock=True).state
-        note = body.note if body else None
-        task = tasks.transition(
+        task = casework.move_task(
             session, task_id, new, actor=principal.actor, now=utcnow(), note=note
-        )
-        _audit(
-            session,
-            principal,
-            f"task.{new.value}",
-            task,
-            {"from": before, "to": task.state, "note": note},
         )
         return TaskOut.model_validate(task)
 
@@ -213,7 +206,5 @@ def add_note(task_id: int, body: NoteIn, principal: Changing, state: State) -> N
     """Notes are plain text, kept with their author and time, never edited.
     Needs scope ``write``."""
     with state.transaction() as session:
-        task = tasks.get(session, task_id)
-        note = tasks.add_note(session, task, author=principal.actor, body=body.body, now=utcnow())
-        _audit(session, principal, "task.note_added", task, {"note_id": note.id})
+        note = casework.note_task(session, task_id, body.body, actor=principal.actor, now=utcnow())
         return NoteOut.model_validate(note)

@@ -17,6 +17,8 @@ from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.alerts import service as alerts
 from sophrosyne.domains.confirmations import service as confirmations
 from sophrosyne.domains.fixes import service as fixes
+from sophrosyne.domains.incidents import service as incidents
+from sophrosyne.domains.incidents.grouping import severity_rank
 from sophrosyne.domains.knowledge import service as knowledge
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.matching import Matcher, MatcherSyntaxError, parse_matcher
@@ -65,10 +67,17 @@ def dashboard(request: Request, state: State, principal: Reading) -> Response:
             for t in tasks.search(session, assignee=principal.actor, limit=_DASHBOARD_ROWS * 3)
             if t.state in ("open", "acknowledged")
         ][:_DASHBOARD_ROWS]
+        open_counts = sorted(
+            incidents.open_by_severity(session).items(),
+            key=lambda kv: (severity_rank(kv[0]), kv[0] or ""),
+        )
+        open_incidents = incidents.search(session, open_only=True, limit=_DASHBOARD_ROWS)
         return pages_of(request).render(
             request,
             "dashboard.html",
             {
+                "open_counts": open_counts,
+                "open_incidents": open_incidents,
                 "by_severity": ordered,
                 "firing_total": sum(by_severity.values()),
                 "firing": firing,

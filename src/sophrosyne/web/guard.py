@@ -24,8 +24,11 @@ from starlette.responses import Response
 
 from sophrosyne.api import access
 from sophrosyne.api.deps import Permit, State
+from sophrosyne.api.state import AppState
 from sophrosyne.domains.accounts import roles
 from sophrosyne.domains.accounts.principal import Principal
+from sophrosyne.domains.guards import service as guards
+from sophrosyne.domains.guards.schemas import AutomationOut
 from sophrosyne.domains.runs.states import IllegalTransition
 from sophrosyne.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from sophrosyne.web.render import PAGE_HEADERS, pages_of
@@ -72,6 +75,8 @@ class PagePermit(Permit):
         principal = found.principal
         request.state.principal = principal
         request.state.csrf = found.csrf_token
+        # The kill switch, for the banner on every page: one primary-key read per request.
+        request.state.automation = await run_in_threadpool(_automation, state)
         detail: dict[str, object] = {"activity": self.activity, "page": True}
         if request.method not in _SAFE:
             form = await request.form()
@@ -87,6 +92,11 @@ class PagePermit(Permit):
             detail["permission"] = self.permission.value
             raise await run_in_threadpool(access.deny, state, request, principal, refusal, detail)
         return principal
+
+
+def _automation(state: AppState) -> AutomationOut:
+    with state.reading() as session:
+        return guards.automation(session)
 
 
 def page(activity: str) -> Any:

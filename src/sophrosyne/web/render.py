@@ -51,6 +51,15 @@ FLASHES = {
     "resumed": "Automation resumed.",
     "silenced": "Silence created.",
     "silence_expired": "Silence expired.",
+    "incident_acknowledged": "Incident acknowledged.",
+    "incident_resolved": "Incident resolved.",
+    "incident_triggered": "Incident reopened.",
+    "incident_edited": "Incident updated.",
+    "note": "Note added.",
+    "task_acknowledged": "Task acknowledged.",
+    "task_done": "Task done.",
+    "task_dismissed": "Task dismissed.",
+    "article_saved": "Article saved.",
 }
 
 
@@ -137,6 +146,8 @@ class Pages:
             "can": can,
             "path": request.url.path,
             "flash": FLASHES.get(request.query_params.get("done", ""), ""),
+            # The kill switch, read once per request by the page check (``guard``).
+            "automation": getattr(request.state, "automation", None),
             **(context or {}),
         }
         html = self.env.get_template(template).render(ctx)

@@ -10,20 +10,38 @@ from sophrosyne.web import (
     auditlog,
     auth,
     confirmations,
+    incidents,
+    knowledge,
     people,
     runs,
     settings,
     silences,
     targets,
+    tasks,
 )
 from sophrosyne.web.render import STATIC_PREFIX, Pages, make_environment, static_files
+
+#: Every module that adds pages, in the order their routes are tried.
+PAGE_MODULES = (
+    auth,
+    alerts,
+    actions,
+    runs,
+    confirmations,
+    incidents,
+    tasks,
+    knowledge,
+    targets,
+    silences,
+    people,
+    auditlog,
+    settings,
+)
 
 
 def install(app: FastAPI) -> None:
     """Add the pages (``/``, ``/login``, ``/alerts``…) and ``/static`` to ``app``."""
     app.state.sophrosyne_pages = Pages(make_environment())
-    for module in (auth, alerts, actions, runs, confirmations):
-        app.include_router(module.router)
-    for module in (targets, silences, people, auditlog, settings):
+    for module in PAGE_MODULES:
         app.include_router(module.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")

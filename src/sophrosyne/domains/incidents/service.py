@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sophrosyne.db.bulk import insert_rows
@@ -23,7 +23,7 @@ from sophrosyne.domains.incidents import stats as figures
 from sophrosyne.domains.incidents.grouping import worst
 from sophrosyne.domains.incidents.models import Incident, IncidentAlert, TimelineEntry
 from sophrosyne.domains.incidents.schemas import IncidentCreate, IncidentStats
-from sophrosyne.domains.incidents.states import IncidentState, check_transition
+from sophrosyne.domains.incidents.states import OPEN, IncidentState, check_transition
 from sophrosyne.errors import NotFound, ValidationFailed
 
 S = IncidentState
@@ -77,11 +77,15 @@ def search(
     until: datetime | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    open_only: bool = False,
 ) -> list[Incident]:
-    """Newest first, keyset-paged by id; ``since``/``until`` bound the opening time."""
+    """Newest first, keyset-paged by id; ``since``/``until`` bound the opening time;
+    ``open_only``: triggered or acknowledged."""
     stmt = select(Incident).order_by(Incident.id.desc())
     if status:
         stmt = stmt.where(Incident.status == status)
+    if open_only:
+        stmt = stmt.where(Incident.status.in_([s.value for s in OPEN]))
     if severity:
         stmt = stmt.where(Incident.severity == severity)
     if service:
@@ -93,6 +97,16 @@ def search(
     if before_id is not None:
         stmt = stmt.where(Incident.id < before_id)
     return list(session.scalars(stmt.limit(limit)))
+
+
+def open_by_severity(session: Session) -> dict[str | None, int]:
+    """How many incidents are open (triggered or acknowledged), per severity."""
+    rows = session.execute(
+        select(Incident.severity, func.count())
+        .where(Incident.status.in_([s.value for s in OPEN]))
+        .group_by(Incident.severity)
+    )
+    return {severity: int(n) for severity, n in rows}
 
 
 def alerts_of(session: Session, incident_id: int) -> list[tuple[IncidentAlert, Alert]]:
