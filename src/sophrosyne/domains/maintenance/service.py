@@ -123,7 +123,7 @@ def update(
     source_file: str | None = None,
 ) -> MaintenanceWindow:
     """Replace a window's definition (an "end now" cut is forgotten: the new one stands)."""
-    window = _by_name(session, name)
+    window = get_by_name(session, name)
     ReadOnly.unless_owner(KIND, window.name, window.managed_by, managed_by)
     spec = normalised(spec)
     check(spec)
@@ -137,7 +137,7 @@ def update(
 
 
 def delete(session: Session, name: str, *, managed_by: str = "api") -> MaintenanceWindow:
-    window = _by_name(session, name)
+    window = get_by_name(session, name)
     ReadOnly.unless_owner(KIND, window.name, window.managed_by, managed_by)
     session.delete(window)
     session.flush()
@@ -147,7 +147,7 @@ def delete(session: Session, name: str, *, managed_by: str = "api") -> Maintenan
 
 def end_now(session: Session, name: str, *, now: datetime) -> MaintenanceWindow:
     """End the open occurrence now; a one-off window that has not started never will."""
-    window = _by_name(session, name)
+    window = get_by_name(session, name)
     ReadOnly.unless_owner(KIND, window.name, window.managed_by, "api")
     schedule = schedule_of(window)
     if window.recurrence is None:
@@ -165,7 +165,7 @@ def end_now(session: Session, name: str, *, now: datetime) -> MaintenanceWindow:
     return window
 
 
-def _by_name(session: Session, name: str) -> MaintenanceWindow:
+def get_by_name(session: Session, name: str) -> MaintenanceWindow:
     window = find_by_name(session, name)
     if window is None:
         raise NotFound("maintenance window", name)
