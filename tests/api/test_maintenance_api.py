@@ -69,7 +69,7 @@ def test_create_list_update_end_delete_and_audit(api: Api, tokens: Tokens) -> No
     assert api.get(f"{URL}/nightly").status_code == 404
     actions = [e["action"] for e in api.get("/api/v1/audit").json()["items"]]
     for done in ("created", "updated", "ended", "deleted"):
-        assert f"maintenance.{done}" in actions
+        assert f"maintenance_window.{done}" in actions
 
 
 def test_refusals_name_the_field(api: Api) -> None:

@@ -37,7 +37,7 @@ def _audit(
     audit.record(
         session,
         actor=principal.actor,
-        action=f"maintenance.{action}",
+        action=f"maintenance_window.{action}",
         object_type="maintenance_window",
         object_id=out.id,
         detail={"name": out.name, **detail},
