@@ -16,7 +16,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from sophrosyne.domains.maintenance.active import CompiledWindow, held_targets, in_maintenance
+from sophrosyne.domains.maintenance.active import (
+    CompiledWindow,
+    covering,
+    held_targets,
+    open_at,
+)
 from sophrosyne.domains.rules.service import RuleCache
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.logging import get_logger
@@ -62,8 +67,11 @@ def all_in_maintenance(
     """The window of the first alert if every alert (``labels`` each) is in an open window,
     else None (and None for no alerts)."""
     first: CompiledWindow | None = None
+    open_windows = open_at(windows, now)
+    if not open_windows:
+        return None
     for alert in labels:
-        hit = in_maintenance(windows, alert, now)
+        hit = covering(open_windows, alert)
         if hit is None:
             return None
         first = first or hit[0]

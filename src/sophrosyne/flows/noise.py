@@ -21,7 +21,7 @@ from sophrosyne.domains.alerts.service import Receipt
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.inhibitions import service as inhibitions
 from sophrosyne.domains.inhibitions.evaluate import CompiledInhibition, Firing, inhibitor
-from sophrosyne.domains.maintenance.active import CompiledWindow, in_maintenance
+from sophrosyne.domains.maintenance.active import CompiledWindow, covering, open_at
 from sophrosyne.domains.rules.evaluate import RuleSet
 from sophrosyne.domains.silences import service as silences
 from sophrosyne.domains.silences.active import CompiledSilence, first_silence
@@ -123,13 +123,14 @@ def in_window(
 ) -> dict[int, tuple[CompiledWindow, str]]:
     """Receipt position → (open window, why in scope) for firing alerts in maintenance.
     Resolved alerts are never held: they resolve (and close incidents) as usual."""
-    if not rules.maintenance:
+    open_windows = open_at(rules.maintenance, now) if rules.maintenance else []
+    if not open_windows:
         return {}
     out: dict[int, tuple[CompiledWindow, str]] = {}
     for index, receipt in enumerate(receipts):
         if index in skip or receipt.alert.status != "firing":
             continue
-        hit = in_maintenance(rules.maintenance, receipt.alert.labels, now)
+        hit = covering(open_windows, receipt.alert.labels)
         if hit is not None:
             out[index] = hit
     return out
