@@ -43,6 +43,8 @@ FLASHES = {
     "rejected": "Rejected.",
     "password": "Password changed.",
     "logout": "You are logged out.",
+    "maintenance_created": "Maintenance window created.",
+    "maintenance_ended": "Maintenance window ended.",
 }
 
 
