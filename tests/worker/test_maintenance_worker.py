@@ -15,11 +15,12 @@ from sophrosyne.domains.maintenance.schemas import MaintenanceSpec
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.runs import service as runs
+from sophrosyne.executors.fake import FakeExecutor
 from sophrosyne.flows.ingest import ingest
 from sophrosyne.flows.manual import run_action
 from sophrosyne.metrics import Metrics
 from sophrosyne.worker.loop import Worker
-from tests.factories import add_targets, incoming_alert, ssh_action
+from tests.factories import add_targets, echo_action, incoming_alert, ssh_action
 from tests.worker.test_guards_worker import FakeSsh
 from tests.worker.test_worker import _settings
 
@@ -66,8 +67,8 @@ def test_worker_holds_a_queued_automatic_run_on_a_target_entering_a_window(
         _settings(tmp_path), session_factory, {"ssh": fake}, Metrics(), clock=lambda: clock[0]
     )
     clock[0] = t0 + timedelta(minutes=2)
-    worker._housekeep()
-    worker._housekeep()  # a second pass does not note it again
+    for _ in range(3):  # later passes do not note it again
+        worker._housekeep()
     while worker.run_one():
         pass
     with session_factory() as s:
@@ -79,6 +80,63 @@ def test_worker_holds_a_queued_automatic_run_on_a_target_entering_a_window(
         f"held: target h1 is in maintenance window 'h1-reboot' (id {window_id}); "
         "an automatic run starts when the window closes"
     ]
+    clock[0] = t0 + timedelta(hours=1)
+    assert worker.run_one() is True
+    with session_factory() as s:
+        assert runs.get(s, held_id).state == "succeeded"
+
+
+def test_worker_holds_a_queued_run_whose_alert_enters_a_matcher_window(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """No target at all (a local action): the run's alert labels put it in scope."""
+    t0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    clock = [t0]
+    with session_factory.begin() as s:
+        echo_action(s, t0)
+        spec = {
+            "name": "restart-down",
+            "matchers": ['alertname="Down"'],
+            "action": "restart",
+            "parameters": {"svc": "{{ labels.dc }}"},
+        }
+        rules.create(s, RuleSpec.model_validate(spec), now=t0)
+    with session_factory.begin() as s:
+        queued = ingest(
+            s,
+            [incoming_alert("a", dc="par1"), incoming_alert("b", dc="ams1")],
+            actor="test",
+            rules=rules.RuleCache(),
+            now=t0,
+        )
+    held_id, other_id = queued.queued_run_ids
+    with session_factory.begin() as s:
+        window = MaintenanceSpec(
+            name="dc-move",
+            comment="racks",
+            matchers=['dc="par1"'],
+            starts_at=t0 + timedelta(minutes=1),
+            ends_at=t0 + timedelta(hours=1),
+        )
+        window_id = maintenance.create(s, window, by="alice", now=t0).id
+    fake = FakeExecutor()
+    worker = Worker(
+        _settings(tmp_path), session_factory, {"shell": fake}, Metrics(), clock=lambda: clock[0]
+    )
+    clock[0] = t0 + timedelta(minutes=2)
+    for _ in range(3):
+        worker._housekeep()
+    while worker.run_one():
+        pass
+    with session_factory() as s:
+        assert runs.get(s, held_id).state == "queued"
+        assert runs.get(s, other_id).state == "succeeded"
+        notes = [e.reason for e in runs.events(s, held_id) if e.reason.startswith("held")]
+    assert notes == [
+        f"held: its alert is in maintenance window 'dc-move' (id {window_id}): "
+        'alert labels match dc="par1"; an automatic run starts when the window closes'
+    ]
+    assert [r.argv for r in fake.requests] == [["echo", "ams1"]]
     clock[0] = t0 + timedelta(hours=1)
     assert worker.run_one() is True
     with session_factory() as s:

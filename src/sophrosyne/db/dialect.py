@@ -50,12 +50,14 @@ def claim_next_queued(
     worker_id: str,
     now: datetime,
     held: Sequence[str] = (),
+    skip: Sequence[int] = (),
 ) -> int | None:
     """Atomically move the oldest claimable queued run to ``running`` for ``worker_id``; its
     id, or None when nothing can start now.
 
     Claimable: not an automatic run while the kill switch (``automation``) is on, nor an
-    automatic run on one of the ``held`` targets (in a maintenance window), and, for a
+    automatic run on one of the ``held`` targets (in a maintenance window), nor one of
+    ``skip``, and, for a
     run that takes its targets exclusively, none of its targets held in ``locks`` by a running
     run. Such a run stays queued and the next one is claimed instead. The claim takes its
     targets' locks in the same transaction.
@@ -67,7 +69,7 @@ def claim_next_queued(
     and the ``UPDATE … RETURNING`` cannot race.
     """
     pg = _postgresql(session)
-    tried: list[int] = []
+    tried: list[int] = list(skip)  # ``skip``: never these (held runs)
     for _ in range(_CLAIM_ATTEMPTS):
         stmt = _claim_statement(
             runs, locks, automation, pg=pg, retry=bool(tried), holding=bool(held)

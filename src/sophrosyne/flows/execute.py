@@ -113,8 +113,14 @@ def claim(
 ) -> Ticket | None:
     """Claim the next run that can start; with ``rules``, automatic runs on targets in an
     open maintenance window are passed over (held, see ``flows.maintenance``)."""
-    held = maintenance.held_now(session, rules, now=now) if rules is not None else {}
-    run = runs.claim(session, worker_id=worker_id, now=now, held=sorted(held))
+    held = maintenance.holds(session, rules, now=now) if rules is not None else None
+    run = runs.claim(
+        session,
+        worker_id=worker_id,
+        now=now,
+        held=sorted(held.targets) if held else (),
+        skip=sorted(held.runs) if held else (),
+    )
     if run is None:
         return None
     usable, unavailable, tokens, vaults = _access(session, list(run.targets), keyring)

@@ -218,13 +218,19 @@ def _release_targets(session: Session, run_id: int) -> None:
 
 
 def claim(
-    session: Session, *, worker_id: str, now: datetime, held: Sequence[str] = ()
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    held: Sequence[str] = (),
+    skip: Sequence[int] = (),
 ) -> Run | None:
     """Claim the oldest queued run that can start now for ``worker_id`` atomically, or None.
 
     A run waits, queued, while automation is paused (if it is automatic), while one of its
-    targets is ``held`` (in a maintenance window; if it is automatic) or while another
-    running run holds one of its targets (if it takes them exclusively); later runs go first.
+    targets is ``held`` (in a maintenance window; if it is automatic), while it is among
+    ``skip`` (held for its alert) or while another running run holds one of its targets (if
+    it takes them exclusively); later runs go first.
     """
     run_id = claim_next_queued(
         session,
@@ -234,6 +240,7 @@ def claim(
         worker_id=worker_id,
         now=now,
         held=held,
+        skip=skip,
     )
     if run_id is None:
         return None
