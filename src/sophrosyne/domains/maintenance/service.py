@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -186,8 +187,7 @@ def schedule_of(window: MaintenanceWindow) -> Schedule:
 
 
 def state(window: MaintenanceWindow, now: datetime) -> WindowState:
-    value = state_of(schedule_of(window), now)
-    return "active" if value == "active" else "scheduled" if value == "scheduled" else "expired"
+    return cast(WindowState, state_of(schedule_of(window), now))
 
 
 def to_spec(window: MaintenanceWindow) -> MaintenanceSpec:
