@@ -27,6 +27,7 @@ from sophrosyne.api import (
     incidents,
     ingest,
     knowledge,
+    maintenance,
     notifications,
     oncall,
     openapi,
@@ -173,6 +174,7 @@ def create_app(
         oncall.router,
         silences.router,
         silences.inhibit_router,
+        maintenance.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -191,6 +191,7 @@ def test_no_page_makes_a_request_beyond_loopback_or_breaks_the_policy(
         "/runs",
         "/runs/1",
         "/confirmations",
+        "/maintenance",
         "/password",
         "/no-such-page",
     ):

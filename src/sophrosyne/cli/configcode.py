@@ -66,6 +66,8 @@ def validate_command(directory: Annotated[Path, DIR_ARG]) -> None:
         counts += f", {_plural(len(bundle.recommendations), 'recommendation')}"
     if bundle.articles:
         counts += f", {_plural(len(bundle.articles), 'article')}"
+    if bundle.maintenance_windows:
+        counts += f", {_plural(len(bundle.maintenance_windows), 'maintenance window')}"
     if not report.ok:
         typer.echo(
             f"{counts}: {_plural(len(report.errors), 'error')}, "

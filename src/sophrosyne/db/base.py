@@ -54,6 +54,7 @@ def load_models() -> MetaData:
         "oncall",
         "silences",
         "inhibitions",
+        "maintenance",
     ):
         importlib.import_module(f"sophrosyne.domains.{name}.models")
     return Base.metadata

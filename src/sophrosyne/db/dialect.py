@@ -49,11 +49,15 @@ def claim_next_queued(
     automation: Table,
     worker_id: str,
     now: datetime,
+    held: Sequence[str] = (),
+    skip: Sequence[int] = (),
 ) -> int | None:
     """Atomically move the oldest claimable queued run to ``running`` for ``worker_id``; its
     id, or None when nothing can start now.
 
-    Claimable: not an automatic run while the kill switch (``automation``) is on, and, for a
+    Claimable: not an automatic run while the kill switch (``automation``) is on, nor an
+    automatic run on one of the ``held`` targets (in a maintenance window), nor one of
+    ``skip``, and, for a
     run that takes its targets exclusively, none of its targets held in ``locks`` by a running
     run. Such a run stays queued and the next one is claimed instead. The claim takes its
     targets' locks in the same transaction.
@@ -65,10 +69,14 @@ def claim_next_queued(
     and the ``UPDATE … RETURNING`` cannot race.
     """
     pg = _postgresql(session)
-    tried: list[int] = []
+    tried: list[int] = list(skip)  # ``skip``: never these (held runs)
     for _ in range(_CLAIM_ATTEMPTS):
-        stmt = _claim_statement(runs, locks, automation, pg=pg, retry=bool(tried))
+        stmt = _claim_statement(
+            runs, locks, automation, pg=pg, retry=bool(tried), holding=bool(held)
+        )
         params: dict[str, Any] = {"worker_id": worker_id, "now": now}
+        if held:
+            params["held"] = sorted(held)
         if tried:
             params["tried"] = tried
         row = session.execute(stmt, params).one_or_none()
@@ -90,10 +98,11 @@ def claim_next_queued(
 
 @lru_cache(maxsize=16)
 def _claim_statement(
-    runs: Table, locks: Table, automation: Table, *, pg: bool, retry: bool
+    runs: Table, locks: Table, automation: Table, *, pg: bool, retry: bool, holding: bool = False
 ) -> Update:
     """The claim's UPDATE, built once: building it (an alias, correlated subqueries) cost
-    more than running it. Parameters: ``worker_id``, ``now`` and, on a retry, ``tried``."""
+    more than running it. Parameters: ``worker_id``, ``now``, on a retry ``tried``, and
+    when ``holding`` the ``held`` target names."""
     candidate = runs.alias("candidate")
     if pg:
         names = select(func.jsonb_array_elements_text(candidate.c.targets))
@@ -109,6 +118,16 @@ def _claim_statement(
     )
     if retry:
         pick = pick.where(candidate.c.id.not_in(bindparam("tried", expanding=True)))
+    if holding:
+        each = (
+            func.jsonb_array_elements_text(candidate.c.targets)
+            if pg
+            else func.json_each(candidate.c.targets)
+        ).table_valued("value")
+        on_held = exists(
+            select(each.c.value).where(each.c.value.in_(bindparam("held", expanding=True)))
+        )
+        pick = pick.where(or_(not_(candidate.c.automatic), not_(on_held)))
     pick = pick.order_by(candidate.c.id).limit(1)
     if pg:
         pick = pick.with_for_update(skip_locked=True, of=candidate)

@@ -29,7 +29,7 @@ from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.targets import service as targets
 from sophrosyne.domains.targets.models import Target
 from sophrosyne.errors import Conflict
-from sophrosyne.flows import applyincidents, applyknowledge
+from sophrosyne.flows import applyincidents, applyknowledge, applymaintenance
 from sophrosyne.flows.configcode import (
     ConfigBundle,
     ConfigInvalid,
@@ -243,6 +243,7 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
     }
     _refuse_orphans(session, doomed_actions)
     applyknowledge.refuse_clashes(session, bundle)
+    applymaintenance.refuse_clashes(session, bundle)
 
     summary = ApplySummary(warnings=list(report.warnings))
 
@@ -300,6 +301,15 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         ),
     )
 
+    applymaintenance.apply(
+        session,
+        bundle,
+        upsert=functools.partial(_upsert, summary=summary, done=done),
+        done=lambda verb, kind, name, source, object_id: done(
+            Change(verb, kind, name, source), object_id, {}
+        ),
+        now=now,
+    )
     if applyincidents.apply(session, bundle, actor=actor, now=now):
         summary.changes.append(Change("updated", "incident_rules", "incident_rules", None))
     if applyincidents.apply_inhibitions(session, bundle, actor=actor, now=now):

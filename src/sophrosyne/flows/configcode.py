@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +28,8 @@ from sophrosyne.domains.incidents.schemas import IncidentRuleSpec
 from sophrosyne.domains.inhibitions.schemas import InhibitRuleSpec
 from sophrosyne.domains.knowledge import service as knowledge
 from sophrosyne.domains.knowledge.schemas import ArticleSpec
+from sophrosyne.domains.maintenance.schemas import MaintenanceSpec
+from sophrosyne.domains.maintenance.schemas import spec_problems as window_problems
 from sophrosyne.domains.recommendations.checks import spec_problems
 from sophrosyne.domains.recommendations.schemas import RecommendationSpec
 from sophrosyne.domains.rules.checks import parameter_problems
@@ -57,6 +60,7 @@ SpecT = TypeVar(
     ArticleSpec,
     IncidentRuleSpec,
     InhibitRuleSpec,
+    MaintenanceSpec,
 )
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -67,6 +71,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "articles": ArticleSpec,
     "incident_rules": IncidentRuleSpec,
     "inhibit_rules": InhibitRuleSpec,
+    "maintenance_windows": MaintenanceSpec,
 }
 #: Why a credential in a target's YAML is refused, and where it goes instead.
 NO_SECRETS_IN_FILES = (
@@ -117,6 +122,7 @@ class ConfigBundle:
     articles: list[Defined[ArticleSpec]] = field(default_factory=list)
     incident_rules: list[Defined[IncidentRuleSpec]] = field(default_factory=list)
     inhibit_rules: list[Defined[InhibitRuleSpec]] = field(default_factory=list)
+    maintenance_windows: list[Defined[MaintenanceSpec]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     lines: dict[str, dict[Loc, int]] = field(default_factory=dict)
 
@@ -212,6 +218,22 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                 bundle.incident_rules.append(Defined(spec, shown, path.name, key, i))
             elif isinstance(spec, InhibitRuleSpec):
                 bundle.inhibit_rules.append(Defined(spec, shown, path.name, key, i))
+            elif isinstance(spec, MaintenanceSpec):
+                # Times without a zone are UTC; a window written in a file is by "config".
+                spec = spec.model_copy(
+                    update={
+                        "starts_at": _utc(spec.starts_at),
+                        "ends_at": _utc(spec.ends_at),
+                        "author": spec.author or "config",
+                    }
+                )
+                bundle.maintenance_windows.append(Defined(spec, shown, path.name, key, i))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _secret_problems(item: dict[Any, Any], loc: Loc, shown: str, bundle: ConfigBundle) -> bool:
@@ -399,6 +421,11 @@ def validate(
     report.errors += _duplicates(bundle, bundle.recommendations, "recommendation")
     report.errors += _duplicates(bundle, bundle.articles, "article")
     report.errors += _duplicates(bundle, bundle.incident_rules, "incident rule")
+    report.errors += _duplicates(bundle, bundle.maintenance_windows, "maintenance window")
+    for window in bundle.maintenance_windows:
+        report.errors += [
+            bundle.problem(window, e.loc, e.msg) for e in window_problems(window.spec)
+        ]
     for rec in bundle.recommendations:
         report.errors += [bundle.problem(rec, e.loc, e.msg) for e in spec_problems(rec.spec)]
     for art in bundle.articles:

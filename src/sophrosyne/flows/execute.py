@@ -14,6 +14,7 @@ from sophrosyne.crypto import CryptoError, Keyring
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.confirmations import service as confirmations
 from sophrosyne.domains.fixes import service as fixes
+from sophrosyne.domains.rules.service import RuleCache
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.models import Run
 from sophrosyne.domains.runs.states import RunState
@@ -21,6 +22,7 @@ from sophrosyne.domains.targets import service as targets_service
 from sophrosyne.errors import Conflict
 from sophrosyne.executors.base import ExecResult
 from sophrosyne.executors.ssh import SshTarget
+from sophrosyne.flows import maintenance
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -102,9 +104,23 @@ def _access(
 
 
 def claim(
-    session: Session, *, worker_id: str, now: datetime, keyring: Keyring | None = None
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    keyring: Keyring | None = None,
+    rules: RuleCache | None = None,
 ) -> Ticket | None:
-    run = runs.claim(session, worker_id=worker_id, now=now)
+    """Claim the next run that can start; with ``rules``, automatic runs on targets in an
+    open maintenance window are passed over (held, see ``flows.maintenance``)."""
+    held = maintenance.holds(session, rules, now=now) if rules is not None else None
+    run = runs.claim(
+        session,
+        worker_id=worker_id,
+        now=now,
+        held=sorted(held.targets) if held else (),
+        skip=sorted(held.runs) if held else (),
+    )
     if run is None:
         return None
     usable, unavailable, tokens, vaults = _access(session, list(run.targets), keyring)

@@ -1,8 +1,9 @@
-"""Noise control on the ingest path: silenced alerts are stored and grouped but trigger no
-automation, and the alert records which silence held it back (never silently dropped).
+"""Noise control on the ingest path: silenced alerts, and alerts in a maintenance window, are
+stored and grouped but trigger no automation, and the alert records which silence or window
+held it back (never silently dropped).
 
-Costs nothing when no silence is active or pending: the compiled rule set carries the
-silences, so an empty tuple is the whole check.
+Costs nothing when no silence or window exists: the compiled rule set carries them, so an
+empty tuple is the whole check.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sophrosyne.domains.alerts.service import Receipt
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.inhibitions import service as inhibitions
 from sophrosyne.domains.inhibitions.evaluate import CompiledInhibition, Firing, inhibitor
+from sophrosyne.domains.maintenance.active import CompiledWindow, covering, open_at
 from sophrosyne.domains.rules.evaluate import RuleSet
 from sophrosyne.domains.silences import service as silences
 from sophrosyne.domains.silences.active import CompiledSilence, first_silence
@@ -107,6 +109,56 @@ def expire_on_resolve(
             )
             log.info("silence.expired_on_resolve", silence_id=silence.id, alert_id=receipt.alert.id)
     return ended
+
+
+MAINTENANCE = "maintenance"
+
+
+def in_window(
+    receipts: Sequence[Receipt],
+    rules: RuleSet,
+    *,
+    now: datetime,
+    skip: Container[int] = (),
+) -> dict[int, tuple[CompiledWindow, str]]:
+    """Receipt position → (open window, why in scope) for firing alerts in maintenance.
+    Resolved alerts are never held: they resolve (and close incidents) as usual."""
+    open_windows = open_at(rules.maintenance, now) if rules.maintenance else []
+    if not open_windows:
+        return {}
+    out: dict[int, tuple[CompiledWindow, str]] = {}
+    for index, receipt in enumerate(receipts):
+        if index in skip or receipt.alert.status != "firing":
+            continue
+        hit = covering(open_windows, receipt.alert.labels)
+        if hit is not None:
+            out[index] = hit
+    return out
+
+
+def record_in_window(
+    session: Session,
+    receipts: Sequence[Receipt],
+    held: dict[int, tuple[CompiledWindow, str]],
+    *,
+    now: datetime,
+) -> None:
+    """One decision per alert in maintenance that changed state, naming the window."""
+    rows = [
+        {
+            "alert_id": receipts[index].alert.id,
+            "episode": receipts[index].alert.episode,
+            "rule_id": None,
+            "rule_name": f"maintenance:{window.name}",
+            "outcome": MAINTENANCE,
+            "detail": window.describe(why),
+            "run_id": None,
+            "at": now,
+        }
+        for index, (window, why) in held.items()
+        if receipts[index].changed
+    ]
+    alerts.record_decisions(session, rows)
 
 
 INHIBITED = "inhibited"

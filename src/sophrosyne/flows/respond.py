@@ -153,6 +153,10 @@ def respond(
         noise.record_silenced(session, receipts, silenced, now=now)
         noise.expire_on_resolve(session, receipts, rules, now=now)
         held.update(silenced)
+    if rules.maintenance:
+        windowed = noise.in_window(receipts, rules, now=now, skip=held)
+        noise.record_in_window(session, receipts, windowed, now=now)
+        held.update(windowed)
     if rules.inhibitions:
         inhibited = noise.inhibited(session, receipts, rules, skip=held)
         noise.record_inhibited(session, receipts, inhibited, now=now)
@@ -162,8 +166,8 @@ def respond(
         noise.record_flapping(session, receipts, flaps, now=now)
         held.update(flaps)
     if held:
-        # Silenced, inhibited or flapping: stored and grouped, but no runs and no tasks; the alert
-        # records why (above).
+        # Silenced, in maintenance, inhibited or flapping: stored and grouped, but no runs and
+        # no tasks; the alert records why (above).
         plans = [[] if i in held else p for i, p in enumerate(plans)]
     tasks_of = {} if deferred else _recommend(session, receipts, rules, now=now, skip=held)
     out = _enqueue(session, receipts, rules, plans, now=now, deferred=deferred)

@@ -60,6 +60,8 @@ FLASHES = {
     "task_done": "Task done.",
     "task_dismissed": "Task dismissed.",
     "article_saved": "Article saved.",
+    "maintenance_created": "Maintenance window created.",
+    "maintenance_ended": "Maintenance window ended.",
 }
 
 

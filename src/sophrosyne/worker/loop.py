@@ -24,7 +24,7 @@ from sophrosyne.crypto import Keyring
 from sophrosyne.domains.rules.service import RuleCache
 from sophrosyne.errors import Conflict
 from sophrosyne.executors.base import ExecResult
-from sophrosyne.flows import deferred, execute
+from sophrosyne.flows import deferred, execute, maintenance
 from sophrosyne.logging import get_logger
 from sophrosyne.metrics import Metrics
 from sophrosyne.worker.dispatch import Dispatcher, Limits
@@ -147,7 +147,11 @@ class Worker:
         """Claim and execute one run; False if the queue was empty."""
         with self.session_factory.begin() as session:
             ticket = execute.claim(
-                session, worker_id=self.worker_id, now=self.clock(), keyring=self.keyring
+                session,
+                worker_id=self.worker_id,
+                now=self.clock(),
+                keyring=self.keyring,
+                rules=self.rules,
             )
         if ticket is None:
             return False
@@ -229,6 +233,7 @@ class Worker:
                 actor=f"worker:{self.worker_id}",
             )
             expired = execute.expire(session, now=self.clock(), actor=f"worker:{self.worker_id}")
+            maintenance.record_held(session, self.rules, now=self.clock())
         if expired:
             log.info("worker.expired_confirmations", runs=expired)
         if cancel:

@@ -115,6 +115,11 @@ ACTIVITIES: Final[dict[str, Permission]] = {
     # noise control: silences (who may acknowledge an alert may silence it)
     "silences.read": Permission.READ,
     "silences.edit": Permission.ACK,
+    # maintenance windows: like silences, they only ever withhold automation (never start
+    # anything), are bounded in time and recorded on every alert and run they hold; the
+    # person doing the maintenance is a responder, not necessarily a catalog editor
+    "maintenance.read": Permission.READ,
+    "maintenance.edit": Permission.ACK,
     # notifications and on-call (channel URLs carry tokens: secrets)
     "notifications.read": Permission.READ,
     "notifications.edit": Permission.EDIT_CATALOG,

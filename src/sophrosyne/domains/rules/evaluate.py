@@ -11,6 +11,7 @@ from sophrosyne import templating
 from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.guards.policy import CompiledGuards, Limit, Pause
 from sophrosyne.domains.inhibitions.evaluate import CompiledInhibition
+from sophrosyne.domains.maintenance.active import CompiledWindow
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
 from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
 from sophrosyne.domains.silences.active import CompiledSilence
@@ -109,12 +110,16 @@ class RuleSet:
         *,
         silences: Sequence[CompiledSilence] = (),
         inhibitions: Sequence[CompiledInhibition] = (),
+        maintenance: Sequence[CompiledWindow] = (),
     ) -> None:
         self.rules = tuple(rules)
         #: Silences active or pending when the set was compiled (cached with the rules: every
         #: silence change bumps the catalog revision); whether one is active is checked per
         #: alert against the time. Empty: the ingest path does not look.
         self.silences = tuple(silences)
+        #: Maintenance windows that may still open (cached like silences: every change to a
+        #: window or to the target inventory bumps the catalog revision). Empty: not looked at.
+        self.maintenance = tuple(maintenance)
         #: Inhibition rules (from files; applying them bumps the catalog revision).
         self.inhibitions = tuple(inhibitions)
         #: Whether any rule opens tasks (else the ingest path skips looking for them).

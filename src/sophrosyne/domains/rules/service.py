@@ -17,6 +17,7 @@ from sophrosyne.domains.actions.schemas import ParameterSpec
 from sophrosyne.domains.guards import service as guards
 from sophrosyne.domains.guards.policy import CompiledGuards, Limit
 from sophrosyne.domains.inhibitions import service as inhibitions
+from sophrosyne.domains.maintenance import service as maintenance
 from sophrosyne.domains.recommendations import service as recommendations
 from sophrosyne.domains.rules.checks import parameter_problems
 from sophrosyne.domains.rules.evaluate import CompiledRule, RuleSet
@@ -239,13 +240,16 @@ class RuleCache:
         with self._lock:
             if version == self._version:
                 return self._rules
+        now = now or datetime.now(UTC)
+        targets = inventory(session)
         rules = RuleSet(
             compile_all(session),
             revision=version,
-            targets=inventory(session),
+            targets=targets,
             paused=guards.pause_of(session),
-            silences=silences.compile_unexpired(session, now=now or datetime.now(UTC)),
+            silences=silences.compile_unexpired(session, now=now),
             inhibitions=inhibitions.compile_all(session),
+            maintenance=maintenance.compile_all(session, targets, now=now),
         )
         with self._lock:
             self._version, self._rules = version, rules

@@ -6,7 +6,7 @@ of truth for what may happen, and every change leaves a ``RunEvent``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -217,11 +217,20 @@ def _release_targets(session: Session, run_id: int) -> None:
         notify_queued(session)
 
 
-def claim(session: Session, *, worker_id: str, now: datetime) -> Run | None:
+def claim(
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    held: Sequence[str] = (),
+    skip: Sequence[int] = (),
+) -> Run | None:
     """Claim the oldest queued run that can start now for ``worker_id`` atomically, or None.
 
-    A run waits, queued, while automation is paused (if it is automatic) or while another
-    running run holds one of its targets (if it takes them exclusively); later runs go first.
+    A run waits, queued, while automation is paused (if it is automatic), while one of its
+    targets is ``held`` (in a maintenance window; if it is automatic), while it is among
+    ``skip`` (held for its alert) or while another running run holds one of its targets (if
+    it takes them exclusively); later runs go first.
     """
     run_id = claim_next_queued(
         session,
@@ -230,6 +239,8 @@ def claim(session: Session, *, worker_id: str, now: datetime) -> Run | None:
         automation=Automation.__table__,  # type: ignore[arg-type]
         worker_id=worker_id,
         now=now,
+        held=held,
+        skip=skip,
     )
     if run_id is None:
         return None
@@ -337,6 +348,37 @@ def reap(session: Session, *, lease_seconds: float, now: datetime) -> list[Run]:
     if any(r.state == RunState.QUEUED for r in runs):
         notify_queued(session)
     return runs
+
+
+def queued_automatic_on(session: Session, names: Collection[str], *, limit: int) -> list[Run]:
+    """Queued automatic runs with a target among ``names`` (oldest first, at most ``limit``
+    looked at): those the worker holds while the targets are in maintenance."""
+    if not names:
+        return []
+    stmt = (
+        select(Run)
+        .where(Run.state == RunState.QUEUED.value, Run.automatic.is_(True))
+        .order_by(Run.id)
+        .limit(limit)
+    )
+    return [r for r in session.scalars(stmt) if any(str(t) in names for t in r.targets)]
+
+
+def note(session: Session, run: Run, reason: str, *, now: datetime) -> bool:
+    """Record ``reason`` on a run without changing its state, unless its latest event says
+    the same already (a held run is noted once, not at every pass). True if recorded."""
+    last = session.scalar(
+        select(RunEvent.reason)
+        .where(RunEvent.run_id == run.id)
+        .order_by(RunEvent.id.desc())
+        .limit(1)
+    )
+    if last == reason:
+        return False
+    session.add(
+        RunEvent(run_id=run.id, from_state=run.state, to_state=run.state, reason=reason, at=now)
+    )
+    return True
 
 
 def events(session: Session, run_id: int) -> list[RunEvent]:
