@@ -31,6 +31,7 @@ from sophrosyne.api import (
     oncall,
     openapi,
     recommendations,
+    reports,
     runoutput,
     runs,
     silences,
@@ -173,6 +174,7 @@ def create_app(
         oncall.router,
         silences.router,
         silences.inhibit_router,
+        reports.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
