@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from sophrosyne.domains.reports import scope as scopes
@@ -14,13 +13,13 @@ from sophrosyne.domains.reports.actions import actions
 from sophrosyne.domains.reports.errors import errors
 from sophrosyne.domains.reports.insights import insights
 from sophrosyne.domains.reports.overview import overview
-from sophrosyne.domains.reports.schemas import ReportName
+from sophrosyne.domains.reports.schemas import ReportHead, ReportName
 from sophrosyne.domains.reports.scope import Scope
 from sophrosyne.domains.reports.servers import servers
 from sophrosyne.domains.reports.window import Window
 from sophrosyne.errors import NotFound
 
-BUILDERS: dict[str, Callable[[Session, Scope], BaseModel]] = {
+BUILDERS: dict[str, Callable[[Session, Scope], ReportHead]] = {
     "overview": overview,
     "actions": actions,
     "servers": servers,
@@ -31,7 +30,7 @@ BUILDERS: dict[str, Callable[[Session, Scope], BaseModel]] = {
 
 def build(
     session: Session, name: ReportName | str, window: Window, target: str | None, *, now: datetime
-) -> BaseModel:
+) -> ReportHead:
     """The report ``name`` over ``window``, narrowed to ``target`` when given."""
     builder = BUILDERS.get(name)
     if builder is None:
