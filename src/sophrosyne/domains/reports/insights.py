@@ -42,9 +42,9 @@ def alert_activity(session: Session, scope: Scope) -> list[AlertActivity]:
         .order_by(fired.desc(), AlertEvent.alert_id)
         .limit(ALERTS_LOOKED_AT)
     )
-    pointing = alert_condition(scope)
+    pointing = alert_condition(session, scope, AlertEvent.alert_id)
     if pointing is not None:
-        stmt = stmt.join(Alert, Alert.id == AlertEvent.alert_id).where(pointing)
+        stmt = stmt.where(pointing)
     firing = {int(a): int(n) for a, n in session.execute(stmt).all()}
     if not firing:
         return []

@@ -30,13 +30,12 @@ from sophrosyne.domains.runs.models import Run
 TOP_ALERTS = 10
 
 
-def incident_condition(scope: Scope) -> ColumnElement[bool] | None:
+def incident_condition(session: Session, scope: Scope) -> ColumnElement[bool] | None:
     """Incidents holding an alert that points at the scope's target."""
-    pointing = alert_condition(scope)
+    pointing = alert_condition(session, scope, IncidentAlert.alert_id)
     if pointing is None:
         return None
-    holding = select(IncidentAlert.incident_id).join(Alert, Alert.id == IncidentAlert.alert_id)
-    return Incident.id.in_(holding.where(pointing))
+    return Incident.id.in_(select(IncidentAlert.incident_id).where(pointing))
 
 
 def _events(session: Session, scope: Scope, to_status: str) -> int:
@@ -45,14 +44,14 @@ def _events(session: Session, scope: Scope, to_status: str) -> int:
         .select_from(AlertEvent)
         .where(AlertEvent.to_status == to_status, in_window(AlertEvent.at, scope))
     )
-    pointing = alert_condition(scope)
+    pointing = alert_condition(session, scope, AlertEvent.alert_id)
     if pointing is not None:
-        stmt = stmt.join(Alert, Alert.id == AlertEvent.alert_id).where(pointing)
+        stmt = stmt.where(pointing)
     return int(session.execute(stmt).scalar_one())
 
 
 def alert_figures(session: Session, scope: Scope) -> AlertFigures:
-    pointing = alert_condition(scope)
+    pointing = alert_condition(session, scope, Alert.id)
     extra = [] if pointing is None else [pointing]
     new = session.execute(
         select(func.count()).where(in_window(Alert.first_seen_at, scope), *extra)
@@ -73,7 +72,7 @@ def _mean(value: float | None) -> float | None:
 
 
 def incident_figures(session: Session, scope: Scope) -> IncidentFigures:
-    narrowed = incident_condition(scope)
+    narrowed = incident_condition(session, scope)
     extra = [] if narrowed is None else [narrowed]
     tta = seconds_between(session, Incident.acknowledged_at, Incident.opened_at)
     opened, acknowledged, mtta = session.execute(
@@ -119,9 +118,9 @@ def top_alerts(session: Session, scope: Scope, limit: int = TOP_ALERTS) -> list[
         .order_by(fired.desc(), AlertEvent.alert_id)
         .limit(limit)
     )
-    pointing = alert_condition(scope)
+    pointing = alert_condition(session, scope, AlertEvent.alert_id)
     if pointing is not None:
-        stmt = stmt.join(Alert, Alert.id == AlertEvent.alert_id).where(pointing)
+        stmt = stmt.where(pointing)
     counted = session.execute(stmt).all()
     ids = [int(a) for a, _ in counted]
     if not ids:
@@ -161,5 +160,5 @@ def overview(session: Session, scope: Scope) -> Overview:
         runs=run_figures(session, scope),
         runs_over_time=runs_over_time(session, scope),
         top_alerts=top_alerts(session, scope),
-        mttr_over_time=mttr_over_time(session, scope, incident_condition(scope)),
+        mttr_over_time=mttr_over_time(session, scope, incident_condition(session, scope)),
     )

@@ -10,12 +10,14 @@ address. The labels looked at are ``instance`` plus every ``from_label`` the rul
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from sophrosyne.db.dialect import one_of
 from sophrosyne.db.reporting import json_array_has
 from sophrosyne.domains.alerts.models import Alert
 from sophrosyne.domains.reports.schemas import ReportHead, WindowOut
@@ -41,6 +43,9 @@ class Scope:
     #: The alert labels that name a host.
     host_labels: tuple[str, ...]
     now: datetime
+    #: With a target: the ids of the alerts pointing at it, found once per report so that
+    #: its queries filter by id instead of each reading every alert's labels again.
+    alert_ids: tuple[int, ...] | None = None
 
     def head(self) -> ReportHead:
         w = self.window
@@ -52,7 +57,7 @@ class Scope:
 
     def shifted(self) -> Scope:
         """The same scope over the previous equal window."""
-        return Scope(self.window.previous(), self.target, self.host_labels, self.now)
+        return replace(self, window=self.window.previous())
 
 
 def host_labels(session: Session) -> tuple[str, ...]:
@@ -77,7 +82,11 @@ def make(session: Session, window: Window, target: str | None, *, now: datetime)
         if row is None:
             raise ValidationFailed.single(("target",), f"no target is named {name!r}")
         ref = TargetRef(row.name, row.address)
-    return Scope(window, ref, host_labels(session), now)
+    labels = host_labels(session)
+    if ref is None:
+        return Scope(window, None, labels, now)
+    ids = tuple(session.scalars(select(Alert.id).where(_pointing_at(ref, labels))))
+    return Scope(window, ref, labels, now, ids)
 
 
 def _points_at(value: ColumnElement[str], hosts: Sequence[str]) -> ColumnElement[bool]:
@@ -90,12 +99,17 @@ def _points_at(value: ColumnElement[str], hosts: Sequence[str]) -> ColumnElement
     return or_(*parts)
 
 
-def alert_condition(scope: Scope) -> ColumnElement[bool] | None:
-    """Alerts pointing at the scope's target; None when the scope has no target."""
-    if scope.target is None:
+def _pointing_at(target: TargetRef, labels: Sequence[str]) -> ColumnElement[bool]:
+    hosts = sorted({target.name, target.address})
+    return or_(*(_points_at(Alert.labels[k].as_string(), hosts) for k in labels))
+
+
+def alert_condition(session: Session, scope: Scope, column: Any) -> ColumnElement[bool] | None:
+    """``column`` (an alert id) is an alert pointing at the scope's target; None when the
+    scope has no target."""
+    if scope.alert_ids is None:
         return None
-    hosts = sorted({scope.target.name, scope.target.address})
-    return or_(*(_points_at(Alert.labels[k].as_string(), hosts) for k in scope.host_labels))
+    return one_of(session, column, scope.alert_ids)  # type: ignore[no-any-return]
 
 
 def run_condition(session: Session, scope: Scope) -> ColumnElement[bool] | None:

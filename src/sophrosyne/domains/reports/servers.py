@@ -69,18 +69,21 @@ def _run_tallies(
 
 def _alert_tallies(session: Session, scope: Scope) -> list[tuple[str, int, int]]:
     """``(label value, distinct alerts, firing events)`` for every host label's values."""
+    # Count each alert's firings first, so labels are read once per alert, not per event.
+    fired = (
+        select(AlertEvent.alert_id, func.count().label("n"))
+        .where(AlertEvent.to_status == "firing", in_window(AlertEvent.at, scope))
+        .group_by(AlertEvent.alert_id)
+        .subquery()
+    )
     out: list[tuple[str, int, int]] = []
     for label in scope.host_labels:
         value = Alert.labels[label].as_string()
         rows = session.execute(
-            select(value, func.count(func.distinct(Alert.id)), func.count())
-            .select_from(AlertEvent)
-            .join(Alert, Alert.id == AlertEvent.alert_id)
-            .where(
-                AlertEvent.to_status == "firing",
-                in_window(AlertEvent.at, scope),
-                value.is_not(None),
-            )
+            select(value, func.count(), func.sum(fired.c.n))
+            .select_from(fired)
+            .join(Alert, Alert.id == fired.c.alert_id)
+            .where(value.is_not(None))
             .group_by(value)
         ).all()
         out.extend((str(v), int(a), int(n)) for v, a, n in rows)
