@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 WIDTH = 640
 HEIGHT = 220
 #: Room for the axis labels: left, right, top, bottom.
-_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 8, 10, 26
+_LEFT, _RIGHT, _TOP, _BOTTOM = 60, 8, 10, 26
 _ids = count(1)
 
 
