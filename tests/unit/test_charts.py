@@ -65,3 +65,10 @@ def test_hbars_label_and_escape() -> None:
     widths = [float(next(g.iter(f"{SVG}rect")).get("width", 0)) for g in bars]
     assert widths[0] == pytest.approx(3 * widths[1], abs=0.02)
     assert bars[0].find(f"{SVG}title").text == "Disk<Full>: 3"  # type: ignore[union-attr]
+
+
+def test_same_figures_draw_the_same_markup() -> None:
+    points = [Point("a", {"succeeded": 1})]
+    first = stacked_bars(points, ["succeeded"], title="Runs")
+    assert first == stacked_bars(points, ["succeeded"], title="Runs")
+    assert 'aria-labelledby="chart-runs-t chart-runs-d"' in first

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import count
 
 from markupsafe import Markup, escape
 
@@ -19,7 +18,6 @@ WIDTH = 640
 HEIGHT = 220
 #: Room for the axis labels: left, right, top, bottom.
 _LEFT, _RIGHT, _TOP, _BOTTOM = 60, 8, 10, 26
-_ids = count(1)
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,8 @@ def _svg(parts: list[str]) -> Markup:
 
 
 def _open(title: str, description: str, kind: str, height: int = HEIGHT) -> tuple[str, str]:
-    n = next(_ids)
+    # Ids from the title: unique on a page (each chart has its own), the same on every draw.
+    n = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" '
         f'viewBox="0 0 {WIDTH} {height}" role="img" '

@@ -47,7 +47,7 @@ class AlertFigures(BaseModel):
     new: int = Field(description="Alerts seen for the first time in the window")
     firing: int = Field(description="Times an alert started firing (new or a new episode)")
     resolved: int = Field(description="Times an alert resolved")
-    firing_now: int = Field(description="Alerts firing at the end of the window")
+    firing_now: int = Field(description="Alerts firing now (when the report was made)")
 
 
 class IncidentFigures(BaseModel):
