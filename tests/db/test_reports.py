@@ -3,6 +3,7 @@ worked out by hand from the history."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,8 +18,12 @@ from sophrosyne.domains.reports.schemas import (
     Overview,
     ServersReport,
 )
+from sophrosyne.domains.rules import service as rules
+from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.errors import ValidationFailed
+from sophrosyne.flows.ingest import ingest
 from tests.db.reports_history import NOW, at, build
+from tests.factories import add_targets, incoming_alert, ssh_action
 
 
 @pytest.fixture
@@ -193,3 +198,31 @@ def test_empty_database_gives_empty_reports(session: Session) -> None:
     overview: Overview = _report(session, "overview")
     assert overview.runs.total == 0 and overview.runs.success_rate is None
     assert overview.incidents.mttr_seconds is None
+
+
+def test_reports_follow_the_real_spine_and_a_rules_from_label(
+    session: Session, now: datetime
+) -> None:
+    """An alert ingested for real: the rule picks the target from the label ``host`` (not
+    ``instance``); the run records it; the reports count both for that target."""
+    add_targets(session, now, "h1", "h2")
+    ssh_action(session, now)
+    spec = {
+        "name": "fix-host",
+        "matchers": ['alertname="Down"'],
+        "action": "fix",
+        "targets": {"from_label": "host"},
+    }
+    rules.create(session, RuleSpec.model_validate(spec), now=now)
+    session.commit()
+    ingest(session, [incoming_alert("x1", host="h1")], actor="t", rules=rules.RuleCache(), now=now)
+    session.commit()
+    later = now + timedelta(minutes=5)
+    w = windows.parse("24h", None, None, now=later)
+    report: Overview = reports.build(session, "overview", w, "h1", now=later)
+    assert report.runs.total == 1 and report.alerts.firing == 1
+    assert [a.fingerprint for a in report.top_alerts] == ["x1"]
+    other: Overview = reports.build(session, "overview", w, "h2", now=later)
+    assert other.runs.total == 0 and other.alerts.firing == 0
+    servers: ServersReport = reports.build(session, "servers", w, None, now=later)
+    assert [(s.target, s.runs, s.alerts) for s in servers.servers] == [("h1", 1, 1), ("h2", 0, 0)]
