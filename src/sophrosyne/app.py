@@ -32,6 +32,7 @@ from sophrosyne.api import (
     oncall,
     openapi,
     recommendations,
+    reports,
     runoutput,
     runs,
     silences,
@@ -175,6 +176,7 @@ def create_app(
         silences.router,
         silences.inhibit_router,
         maintenance.router,
+        reports.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -127,6 +127,8 @@ ACTIVITIES: Final[dict[str, Permission]] = {
     "oncall.read": Permission.READ,
     "oncall.edit": Permission.EDIT_CATALOG,
     "oncall.override": Permission.ACK,
+    # reports
+    "reports.read": Permission.READ,
     # administration
     "audit.read": Permission.READ,
     "users.read": Permission.MANAGE_USERS,

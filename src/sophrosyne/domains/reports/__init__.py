@@ -1,0 +1,1 @@
+"""Reports: overview, actions, servers, errors and analysis insights over a time window."""
