@@ -23,6 +23,7 @@ from sophrosyne.api import (
     confirmations,
     docs,
     errors,
+    fatigue,
     health,
     incidents,
     ingest,
@@ -173,6 +174,7 @@ def create_app(
         oncall.router,
         silences.router,
         silences.inhibit_router,
+        fatigue.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

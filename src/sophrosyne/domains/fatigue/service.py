@@ -12,7 +12,7 @@ that episode flapping, silenced or inhibited.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
@@ -26,6 +26,7 @@ from sophrosyne.domains.fatigue.schemas import (
     FatigueReport,
     OffenderOut,
     RecommendationOut,
+    window_days,
 )
 from sophrosyne.domains.incidents.models import Incident, IncidentAlert
 from sophrosyne.domains.runs.models import Run
@@ -42,6 +43,12 @@ class Window:
     name: str
     since: datetime
     until: datetime
+
+    @classmethod
+    def ending(cls, name: str, until: datetime) -> Window:
+        """The window ``name`` (``24h``, ``7d``…) ending at ``until``; 422 on a bad name."""
+        name = name.strip()
+        return cls(name, until - timedelta(days=window_days(name)), until)
 
     @property
     def days(self) -> float:
@@ -108,7 +115,7 @@ def _episodes(session: Session, window: Window) -> Any:
                 prev.to_status == "resolved",
             ),
         )
-        .where(fire.to_status == "firing", fire.at >= window.since, fire.at < window.until)
+        .where(fire.to_status == "firing", fire.at >= window.since, fire.at <= window.until)
         .subquery("episodes")
     )
 
