@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, status
 
 from sophrosyne.api.deps import State, as_utc, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
-from sophrosyne.api.state import utcnow
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.inhibitions import service as inhibitions
@@ -50,7 +49,7 @@ def create_silence(
 ) -> SilenceOut:
     """Matchers use Alertmanager's syntax (``name="v"``, ``!=``, ``=~``, ``!~``); a bad one
     is refused naming its position in ``matchers``. Times without a zone are UTC."""
-    now = utcnow()
+    now = state.clock()
     spec = spec.model_copy(
         update={"starts_at": as_utc(spec.starts_at), "ends_at": as_utc(spec.ends_at)}
     )
@@ -78,7 +77,7 @@ def list_silences(
         SilenceState | None, Query(alias="state", description="active, pending or expired")
     ] = None,
 ) -> list[SilenceOut]:
-    now = utcnow()
+    now = state.clock()
     with state.reading() as session:
         return [
             silences.to_out(s, now)
@@ -92,7 +91,7 @@ def get_silence(
     _principal: Annotated[Principal, permit("silences.read")],
     state: State,
 ) -> SilenceOut:
-    now = utcnow()
+    now = state.clock()
     with state.reading() as session:
         return silences.to_out(silences.get(session, silence_id), now)
 
@@ -103,7 +102,7 @@ def expire_silence(
     principal: Annotated[Principal, permit("silences.edit")],
     state: State,
 ) -> SilenceOut:
-    now = utcnow()
+    now = state.clock()
     with state.transaction() as session:
         silence = silences.expire(session, silence_id, now=now)
         out = silences.to_out(silence, now)

@@ -1,6 +1,5 @@
-"""Time arithmetic in SQL, which each dialect spells differently: seconds since the epoch of a
-timestamp column, seconds between two (durations computed in the database), and fixed-length
-time slots."""
+"""Time arithmetic in SQL, which each dialect spells differently: seconds between two timestamp
+columns (durations computed in the database) and fixed-length time slots."""
 
 from __future__ import annotations
 
@@ -9,21 +8,9 @@ from typing import Any
 from sqlalchemy import Float, Integer, cast, func, literal
 from sqlalchemy.orm import Session
 
-#: julianday() of 1970-01-01T00:00:00Z.
-_UNIX_EPOCH_JULIAN = 2440587.5
-
 
 def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def epoch_seconds(session: Session, column: Any) -> Any:
-    """Seconds since 1970 of a ``UTCDateTime`` column, as a float expression.
-
-    SQLite stores those as naive UTC text, which ``julianday`` reads (fractions included)."""
-    if _postgresql(session):
-        return cast(func.date_part("epoch", column), Float)
-    return (func.julianday(column) - literal(_UNIX_EPOCH_JULIAN)) * literal(86400.0)
 
 
 def seconds_between(session: Session, later: Any, earlier: Any) -> Any:
@@ -40,5 +27,6 @@ def slot(session: Session, column: Any, seconds: int) -> Any:
     """The number of the ``seconds``-long slot (counted from 1970) that a timestamp is in."""
     if _postgresql(session):
         return cast(func.floor(func.date_part("epoch", column) / seconds), Integer)
-    # Timestamps are after 1970, so truncating is flooring.
-    return cast(epoch_seconds(session, column) / literal(float(seconds)), Integer)
+    # Whole seconds from strftime, and integer division (timestamps are after 1970, so it
+    # floors): julianday's float would put an instant on a slot boundary in the slot before.
+    return cast(func.strftime("%s", column), Integer) // literal(seconds)
