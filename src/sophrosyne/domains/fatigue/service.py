@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from sophrosyne.db.timing import seconds_between, slot
+from sophrosyne.db.analytics import seconds_between, slot, without_jit
 from sophrosyne.domains.alerts.models import Alert, AlertDecision, AlertEvent
 from sophrosyne.domains.fatigue import score
 from sophrosyne.domains.fatigue.schemas import (
@@ -72,8 +72,16 @@ def _episodes(session: Session, window: Window) -> Any:
     fire = aliased(AlertEvent, name="fire")
     end = aliased(AlertEvent, name="fire_end")
     prev = aliased(AlertEvent, name="prev_end")
+    # Runs have no index by alert: their alert episodes since the window began are read once
+    # and joined (a hash join, or SQLite's automatic index), not probed per firing.
+    ran = (
+        select(Run.alert_id, Run.alert_episode)
+        .where(Run.alert_id.is_not(None), Run.created_at >= window.since)
+        .distinct()
+        .subquery("ran")
+    )
     acted = or_(
-        exists().where(Run.alert_id == fire.alert_id, Run.alert_episode == fire.episode),
+        ran.c.alert_id.is_not(None),
         exists().where(Task.alert_id == fire.alert_id, Task.alert_episode == fire.episode),
         exists()
         .where(IncidentAlert.alert_id == fire.alert_id)
@@ -107,6 +115,7 @@ def _episodes(session: Session, window: Window) -> Any:
                 end.to_status == "resolved",
             ),
         )
+        .outerjoin(ran, and_(ran.c.alert_id == fire.alert_id, ran.c.alert_episode == fire.episode))
         .outerjoin(
             prev,
             and_(
@@ -221,6 +230,7 @@ def _peaks(session: Session, e: Any) -> dict[Key, int]:
 
 def facts(session: Session, window: Window) -> list[score.Facts]:
     """The facts of every signature that fired in the window."""
+    without_jit(session)
     e = _episodes(session, window)
     sums = _sums(session, e)
     medians = _medians(session, e) if sums else {}
