@@ -106,7 +106,6 @@ def _setup(app: FastAPI, api: Api, tmp_path: Path, t0: datetime) -> None:
 
 
 def _replay(
-    app: FastAPI,
     api: Api,
     clock: Clock,
     pump: Any,
@@ -172,7 +171,7 @@ def test_a_recorded_storm_of_ten_thousand_alerts(
         )
 
     started = time.monotonic()
-    totals = _replay(app, api, clock, pump, t0)
+    totals = _replay(api, clock, pump, t0)
     clock.now = t0 + timedelta(seconds=truth["end_seconds"])
     pump()
     replayed = time.monotonic() - started

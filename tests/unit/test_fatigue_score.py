@@ -145,6 +145,14 @@ def test_permanent_noise_gets_a_silence_with_the_common_labels_as_matchers() -> 
     assert rec.matchers == ('alertname="Odd\\"Name"', 'cluster="eu-1"', 'service="checkout"')
 
 
+def test_no_silence_without_anything_to_match_on() -> None:
+    f = _facts(alertname=score.NO_ALERTNAME, firings=70, acted=0)
+    assert "silence" not in [r.kind for r in assess(f, 7).recommendations]
+    named = _facts(alertname=score.NO_ALERTNAME, firings=70, acted=0, common_labels={"job": "x"})
+    [rec] = [r for r in assess(named, 7).recommendations if r.kind == "silence"]
+    assert rec.matchers == ('job="x"',)
+
+
 @pytest.mark.parametrize(
     ("firings", "acted", "silenced", "wanted"),
     [(70, 0, 0, True), (69, 0, 0, False), (70, 1, 0, False), (70, 0, 35, False)],

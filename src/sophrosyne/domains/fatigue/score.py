@@ -247,8 +247,9 @@ def recommend(
             )
         )
     held_share = values["held_back"]
-    if facts.acted == 0 and held_share < 0.5 and per_day >= PERMANENT_PER_DAY:
-        matchers = silence_matchers(facts)
+    matchers = silence_matchers(facts)
+    # Without an alertname or a shared label there is nothing narrow enough to silence.
+    if matchers and facts.acted == 0 and held_share < 0.5 and per_day >= PERMANENT_PER_DAY:
         out.append(
             Recommendation(
                 "silence",
