@@ -189,6 +189,7 @@ def test_no_page_makes_a_request_beyond_loopback_or_breaks_the_policy(
         "/runs",
         "/runs/1",
         "/confirmations",
+        "/fatigue",
         "/password",
         "/no-such-page",
     ):

@@ -206,7 +206,7 @@ def recommend(
             Recommendation(
                 "add_for",
                 f"{short} of {facts.resolved} resolved firings lasted under 5 minutes: add "
-                f"`for: {n}m` to the alert rule, so the condition must hold {_minutes(n)} "
+                f'"for: {n}m" to the alert rule, so the condition must hold {_minutes(n)} '
                 f"before it fires ({held} of them would not have fired).",
                 suggestion=f"for: {n}m",
             )
@@ -221,7 +221,7 @@ def recommend(
             Recommendation(
                 "hysteresis",
                 f"{facts.flapping} of {facts.firings} firings flapped: add hysteresis (clear "
-                f"at a lower threshold than it fires), a `for:`, or `keep_firing_for: {m}m` "
+                f'at a lower threshold than it fires), a "for:", or "keep_firing_for: {m}m" '
                 "so a brief recovery does not resolve it.",
                 suggestion=f"keep_firing_for: {m}m",
             )
@@ -241,8 +241,8 @@ def recommend(
             Recommendation(
                 "group",
                 f"{facts.peak} of its alerts started firing within {BURST_SECONDS // 60} "
-                "minutes: group them, in Alertmanager's route (`group_by: [alertname, "
-                "cluster]`) or with an incident rule, so they make one notification.",
+                "minutes: group them, in Alertmanager's route (\"group_by: [alertname, "
+                'cluster]") or with an incident rule, so they make one notification.',
                 suggestion="group_by: [alertname, cluster]",
             )
         )
