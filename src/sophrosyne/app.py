@@ -23,6 +23,7 @@ from sophrosyne.api import (
     confirmations,
     docs,
     errors,
+    fatigue,
     health,
     incidents,
     ingest,
@@ -177,6 +178,7 @@ def create_app(
         silences.inhibit_router,
         maintenance.router,
         reports.router,
+        fatigue.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -192,6 +192,7 @@ def test_no_page_makes_a_request_beyond_loopback_or_breaks_the_policy(
         "/runs/1",
         "/confirmations",
         "/maintenance",
+        "/fatigue",
         "/password",
         "/no-such-page",
     ):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sophrosyne.api.deps import RawBody, State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES, from_pydantic, parse_json
 from sophrosyne.api.openapi import json_body, ref
-from sophrosyne.api.state import AppState, utcnow
+from sophrosyne.api.state import AppState
 from sophrosyne.domains.accounts.service import Principal
 from sophrosyne.domains.alerts.schemas import (
     AlertmanagerPayload,
@@ -83,7 +83,7 @@ def _store_all(session: Session, requests: list[_Request]) -> list[IngestResult]
         session,
         [r.batch for r in requests],
         rules=state.rules,
-        now=utcnow(),
+        now=state.clock(),  # the application's clock (utcnow), which tests move by hand
         incident_default=default_rule(state.settings),
     )
 

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, status
 
 from sophrosyne.api.deps import State, as_utc, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
-from sophrosyne.api.state import utcnow
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.inhibitions import service as inhibitions
 from sophrosyne.domains.inhibitions.schemas import InhibitRuleOut
@@ -50,7 +49,7 @@ def create_silence(
 ) -> SilenceOut:
     """Matchers use Alertmanager's syntax (``name="v"``, ``!=``, ``=~``, ``!~``); a bad one
     is refused naming its position in ``matchers``. Times without a zone are UTC."""
-    now = utcnow()
+    now = state.clock()
     spec = spec.model_copy(
         update={"starts_at": as_utc(spec.starts_at), "ends_at": as_utc(spec.ends_at)}
     )
@@ -68,7 +67,7 @@ def list_silences(
         SilenceState | None, Query(alias="state", description="active, pending or expired")
     ] = None,
 ) -> list[SilenceOut]:
-    now = utcnow()
+    now = state.clock()
     with state.reading() as session:
         return [
             silences.to_out(s, now)
@@ -82,7 +81,7 @@ def get_silence(
     _principal: Annotated[Principal, permit("silences.read")],
     state: State,
 ) -> SilenceOut:
-    now = utcnow()
+    now = state.clock()
     with state.reading() as session:
         return silences.to_out(silences.get(session, silence_id), now)
 
@@ -93,7 +92,7 @@ def expire_silence(
     principal: Annotated[Principal, permit("silences.edit")],
     state: State,
 ) -> SilenceOut:
-    now = utcnow()
+    now = state.clock()
     with state.transaction() as session:
         out = silencing.expire(session, silence_id, principal, now=now)
     log.info("silence.expired", silence_id=out.id, by=principal.actor)

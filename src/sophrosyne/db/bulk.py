@@ -134,11 +134,17 @@ def _bind_column(values: list[Any], proc: _Processor, stamps: bool) -> list[Any]
         return values
     if stamps:
         # A batch repeats the same few timestamps ("now") hundreds of times: convert each
-        # distinct one once, to the text sqlite3's datetime adapter would have bound.
+        # distinct one once, to the text SQLAlchemy binds: always with microseconds, since
+        # SQLite compares the text ("... 00:00:00" sorts before "... 00:00:00.000000", so a
+        # whole-second stamp would fall outside a range that starts on it).
         memo: dict[Any, Any] = {}
         for v in set(values):
             stored = proc(v)
-            memo[v] = stored.isoformat(" ") if isinstance(stored, datetime) else stored
+            memo[v] = (
+                stored.isoformat(" ", timespec="microseconds")
+                if isinstance(stored, datetime)
+                else stored
+            )
         return [memo[v] for v in values]
     return [proc(v) for v in values]
 

@@ -112,6 +112,8 @@ ACTIVITIES: Final[dict[str, Permission]] = {
     # incidents
     "incidents.read": Permission.READ,
     "incidents.edit": Permission.ACK,
+    # reports: the alert fatigue report
+    "fatigue.read": Permission.READ,
     # noise control: silences (who may acknowledge an alert may silence it)
     "silences.read": Permission.READ,
     "silences.edit": Permission.ACK,

@@ -1,0 +1,1 @@
+"""The recorded 10,000-alert storm, replayed through the ingest API."""
