@@ -362,7 +362,7 @@ def test_admin_pages_in_a_real_browser(
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(shots / f"admin{path.replace('/', '-')}.png"), full_page=True)
     page.goto(url + "/settings")
-    page.click("nav summary")
+    page.click("nav summary:has-text('Admin')")
     expect(page.locator("nav .navmenu a[href='/users']")).to_be_visible()
     page.screenshot(path=str(shots / "admin-settings.png"), full_page=True)
 
