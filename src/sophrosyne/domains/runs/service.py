@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sophrosyne.db.bulk import insert_rows
 from sophrosyne.db.dialect import claim_next_queued, one_of
 from sophrosyne.db.listen import notify_queued
+from sophrosyne.db.reporting import json_array_has
 from sophrosyne.domains.guards.models import Automation
 from sophrosyne.domains.runs.models import GuardedRun, Run, RunEvent, TargetLock
 from sophrosyne.domains.runs.pinning import pin_of_run
@@ -411,20 +412,16 @@ def search(
     return list(session.scalars(stmt.limit(limit)))
 
 
-def on_target(session: Session, target: str, *, limit: int = 20, scan: int = 2000) -> list[Run]:
-    """The latest runs addressing ``target``, newest first, among the ``scan`` latest runs.
-    Read in pages and filtered here: the targets are a JSON list, and a portable containment
-    test in SQL would differ by dialect for a page that needs only a recent few."""
-    found: list[Run] = []
-    before: int | None = None
-    while scan > 0 and len(found) < limit:
-        page = search(session, limit=min(200, scan), before_id=before)
-        found += [r for r in page if target in (r.targets or ())]
-        if len(page) < min(200, scan):
-            break
-        scan -= len(page)
-        before = page[-1].id
-    return found[:limit]
+def on_target(session: Session, target: str, *, limit: int = 20) -> list[Run]:
+    """The latest runs addressing ``target``, newest first (the JSON containment test is
+    the dialect's own, from ``db.reporting``)."""
+    query = (
+        select(Run)
+        .where(json_array_has(session, Run.targets, target))
+        .order_by(Run.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def count_by_state(session: Session) -> dict[str, int]:
