@@ -1,5 +1,6 @@
 """The catalog behind the page benchmark: the admin who logs in, actions and their rules,
-targets, a recommendation, runbook articles and silences, made through the services as the
+targets, a recommendation, runbook articles, silences, a token, a notification channel, an
+on-call schedule and an escalation policy, made through the services as the
 API would make them (they are few; ``pagedata`` writes the large tables in bulk)."""
 
 from __future__ import annotations
@@ -8,12 +9,18 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from sophrosyne.domains.accounts import service as tokens
 from sophrosyne.domains.accounts import users
-from sophrosyne.domains.accounts.schemas import UserCreate
+from sophrosyne.domains.accounts.schemas import TokenCreate, UserCreate
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.knowledge import service as knowledge
 from sophrosyne.domains.knowledge.schemas import ArticleSpec
+from sophrosyne.domains.notifications import service as notifications
+from sophrosyne.domains.notifications.models import Channel, EscalationPolicy
+from sophrosyne.domains.notifications.schemas import ChannelSpec, PolicySpec
+from sophrosyne.domains.oncall import service as oncall
+from sophrosyne.domains.oncall.schemas import ScheduleSpec
 from sophrosyne.domains.recommendations import service as recommendations
 from sophrosyne.domains.recommendations.schemas import RecommendationSpec
 from sophrosyne.domains.rules import service as rules
@@ -98,3 +105,9 @@ def catalog(sessions: sessionmaker[Session], password: str, now: datetime) -> No
                 by=ADMIN,
                 now=now,
             )
+        tokens.create(s, TokenCreate(name="grafana", scopes=["ingest"]), now=now)
+        notifications.create(s, Channel, ChannelSpec(name="ops"), now=now)
+        layer = {"users": [ADMIN], "start": now.date(), "rotation": "weekly"}
+        oncall.create(s, ScheduleSpec(name="primary", layers=[layer]), now=now)
+        steps = [{"notify": {"schedule": "primary"}}]
+        notifications.create(s, EscalationPolicy, PolicySpec(name="page-ops", steps=steps), now=now)

@@ -1,5 +1,6 @@
 """A small dataset with a row behind every kind of page (an alert with a rule's decision, runs,
-an incident, a task, an article, a target, a silence), created through the API as people
+an incident, a task, an article, a target, a silence, a channel, a schedule, an escalation
+policy), created through the API as people
 would, for the tests that visit every page (``sophrosyne.web.sitemap``).
 
 When a page added later needs a kind of row not made here, ``sitemap.resolve`` fails naming
@@ -68,7 +69,8 @@ def catalog(api: Poster) -> None:
 
 def everything(api: Poster) -> None:
     """After ``catalog``: an alert (whose rule leaves a run awaiting confirmation), a run
-    started by hand, an incident holding the alert, a task, an article, a target, a silence."""
+    started by hand, an incident holding the alert, a task, an article, a target, a silence, a
+    notification channel, an on-call schedule and an escalation policy."""
     now = datetime.now(UTC)
     _ok(api.post("/api/v1/alerts", json=ALERT), 200, 202)
     _ok(api.post("/api/v1/actions/tick/runs", json={"params": {"service": "web"}}), 201)
@@ -98,3 +100,8 @@ def everything(api: Poster) -> None:
         "ends_at": (now + timedelta(hours=1)).isoformat(),
     }
     _ok(api.post("/api/v1/silences", json=silence), 201)
+    _ok(api.post("/api/v1/channels", json={"name": "ops"}), 201)
+    layer = {"users": ["olga", "root"], "start": str(now.date()), "rotation": "weekly"}
+    _ok(api.post("/api/v1/schedules", json={"name": "primary", "layers": [layer]}), 201)
+    policy = {"name": "page-ops", "steps": [{"notify": {"schedule": "primary"}}]}
+    _ok(api.post("/api/v1/escalation-policies", json=policy), 201)

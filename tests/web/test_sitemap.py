@@ -7,13 +7,14 @@ import asyncio
 import re
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.types import Receive, Scope, Send
 
 from sophrosyne.api.timing import ServerTiming
 from sophrosyne.web import sitemap
+from sophrosyne.web.guard import PageRoute
 from tests.api.conftest import People
 from tests.api.helpers import Api
 from tests.web import seed
@@ -82,6 +83,40 @@ def test_a_parameter_without_a_value_names_its_page(app: FastAPI, engine: Engine
             sitemap.resolve(conn, odd)
         given = sitemap.resolve(conn, by_path["/runs/{run_id}"], prefer={"runs.run_id": 7})
         assert given == {"run_id": "7"}
+
+
+def test_pages_added_later_are_found_and_resolved_by_their_segment(engine: Engine) -> None:
+    router = APIRouter(route_class=PageRoute)
+
+    def page_view() -> str:
+        return "page"
+
+    router.add_api_route("/escalation-policies/{name}", page_view, methods=["GET"])
+    router.add_api_route("/schedules/{name}.ics", page_view, methods=["GET"])
+    router.add_api_route("/incidents/{incident_id}/alerts/{alert_id}", page_view)
+    router.add_api_route("/schedules/{name}", page_view, methods=["POST"])
+    later = FastAPI()
+    later.include_router(router)
+    found = {p.path: p for p in sitemap.pages(later)}
+    assert set(found) == {
+        "/escalation-policies/{name}",
+        "/schedules/{name}.ics",
+        "/incidents/{incident_id}/alerts/{alert_id}",
+    }
+    ics = found["/schedules/{name}.ics"]
+    assert ics.download and ics.params == (sitemap.Param("name", "schedules"),)
+    assert ics.url({"name": "primary"}) == "/schedules/primary.ics"
+    nested = found["/incidents/{incident_id}/alerts/{alert_id}"].params
+    assert nested == (
+        sitemap.Param("incident_id", "incidents"),
+        sitemap.Param("alert_id", "alerts"),
+    )
+    # The table behind the hyphenated segment is found; it is empty here.
+    with (
+        engine.connect() as conn,
+        pytest.raises(sitemap.Unresolvable, match="escalation_policies is empty"),
+    ):
+        sitemap.resolve(conn, found["/escalation-policies/{name}"])
 
 
 def test_every_page_answers_an_admin(

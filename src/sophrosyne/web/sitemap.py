@@ -28,22 +28,25 @@ from sophrosyne.web.guard import PageRoute
 NOT_PAGES = frozenset({"/login", "/logout"})
 #: A path ending like a file, or with one of these segments, answers a download, not HTML.
 _DOWNLOAD = re.compile(r"\.[a-z0-9]{1,5}$|/(export|download|raw)(/|$)")
-_PARAM = re.compile(r"^\{(\w+)(?::\w+)?\}$")
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
-#: The table behind a path segment, where it is not the segment itself.
+#: The table behind a path segment, where it is not the segment itself (with "-" as "_").
 TABLES: dict[str, str] = {
     "knowledge": "articles",
-    "articles": "articles",
     "tokens": "api_tokens",
     "audit": "audit_log",
     "channels": "notification_channels",
+    "routes": "notification_routes",
+    "notification_routes": "notification_routes",
     "schedules": "oncall_schedules",
     "oncall": "oncall_schedules",
+    "on_call": "oncall_schedules",
     "escalations": "escalation_policies",
     "inhibitions": "inhibit_rules",
+    "grouping": "incident_rules",
 }
 #: The column a parameter names, where it is not ``id`` (for ``*_id``) or the name itself.
-COLUMNS: dict[str, str] = {"fingerprint": "fingerprint"}
+COLUMNS: dict[str, str] = {"article_slug": "slug"}
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,9 @@ def _params(path: str) -> tuple[Param, ...]:
     out: list[Param] = []
     previous = ""
     for segment in path.strip("/").split("/"):
-        found = _PARAM.match(segment)
-        if found:
-            out.append(Param(found.group(1), previous))
-        else:
+        found = list(_PARAM.finditer(segment))
+        out += [Param(m.group(1), previous) for m in found]
+        if not found:
             previous = segment
     return tuple(out)
 
@@ -111,7 +113,8 @@ def pages(app: FastAPI) -> list[SitePage]:
 
 def _table_and_column(page: SitePage, param: Param) -> tuple[Table, str]:
     tables = Base.metadata.tables
-    table_name = TABLES.get(param.collection, param.collection)
+    segment = param.collection.replace("-", "_")
+    table_name = TABLES.get(segment, segment)
     table = tables.get(table_name)
     if table is None:
         raise Unresolvable(
