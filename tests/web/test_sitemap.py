@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Literal
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -95,6 +96,11 @@ def test_pages_added_later_are_found_and_resolved_by_their_segment(engine: Engin
     router.add_api_route("/schedules/{name}.ics", page_view, methods=["GET"])
     router.add_api_route("/incidents/{incident_id}/alerts/{alert_id}", page_view)
     router.add_api_route("/schedules/{name}", page_view, methods=["POST"])
+
+    def report_view(name: Literal["overview", "errors"]) -> str:
+        return name
+
+    router.add_api_route("/reports/{name}", report_view, methods=["GET"])
     later = FastAPI()
     later.include_router(router)
     found = {p.path: p for p in sitemap.pages(later)}
@@ -102,6 +108,7 @@ def test_pages_added_later_are_found_and_resolved_by_their_segment(engine: Engin
         "/escalation-policies/{name}",
         "/schedules/{name}.ics",
         "/incidents/{incident_id}/alerts/{alert_id}",
+        "/reports/{name}",
     }
     ics = found["/schedules/{name}.ics"]
     assert ics.download and ics.params == (sitemap.Param("name", "schedules"),)
@@ -111,6 +118,9 @@ def test_pages_added_later_are_found_and_resolved_by_their_segment(engine: Engin
         sitemap.Param("incident_id", "incidents"),
         sitemap.Param("alert_id", "alerts"),
     )
+    with engine.connect() as conn:
+        # A parameter typed with its values needs no table.
+        assert sitemap.resolve(conn, found["/reports/{name}"]) == {"name": "overview"}
     # The table behind the hyphenated segment is found; it is empty here.
     with (
         engine.connect() as conn,

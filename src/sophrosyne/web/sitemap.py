@@ -3,21 +3,23 @@ parameters of pages such as ``/runs/{run_id}``.
 
 The benchmark of page render times and the browser tests walk the pages listed here, so a page
 added to any router (a ``PageRoute``) is measured and screenshotted without being listed by
-hand. A path parameter is filled from the database by ``resolve``: ``{run_id}`` after
-``/runs`` is the id of a row of ``runs``, ``{name}`` after ``/actions`` is a ``name`` of
-``actions``. A parameter that cannot be filled that way raises ``Unresolvable`` naming the
-route, so whoever added the page adds a line to ``TABLES`` or ``COLUMNS`` (never a silent
-skip).
+hand. A path parameter is filled by ``resolve``: with the first value of its type if that is
+a ``Literal`` or an ``Enum``, else from the database: ``{run_id}`` after ``/runs`` is the id
+of a row of ``runs``, ``{name}`` after ``/actions`` is a ``name`` of ``actions``. A parameter
+that cannot be filled raises ``Unresolvable`` naming the route, so whoever added the page
+adds a line to ``TABLES`` or ``COLUMNS`` or types the parameter (never a silent skip).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import quote
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import Connection, Table, select
 
 from sophrosyne.api.deps import api_routes
@@ -51,10 +53,12 @@ COLUMNS: dict[str, str] = {"article_slug": "slug"}
 
 @dataclass(frozen=True)
 class Param:
-    """One path parameter and the collection segment just before it (``runs``, ``run_id``)."""
+    """One path parameter and the collection segment just before it (``runs``, ``run_id``),
+    and the values its type allows when it is a ``Literal`` or an ``Enum`` (else empty)."""
 
     name: str
     collection: str
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,21 @@ class Unresolvable(LookupError):
     """A page's path parameter has no value: no table for it, or the table is empty."""
 
 
-def _params(path: str) -> tuple[Param, ...]:
+def _choices(annotation: Any) -> tuple[str, ...]:
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return tuple(str(m.value) for m in annotation)
+    if get_origin(annotation) is Literal:
+        return tuple(str(v) for v in get_args(annotation))
+    return ()
+
+
+def _params(path: str, route: APIRoute | None = None) -> tuple[Param, ...]:
+    types = {p.name: p.field_info.annotation for p in route.dependant.path_params} if route else {}
     out: list[Param] = []
     previous = ""
     for segment in path.strip("/").split("/"):
         found = list(_PARAM.finditer(segment))
-        out += [Param(m.group(1), previous) for m in found]
+        out += [Param(m.group(1), previous, _choices(types.get(m.group(1)))) for m in found]
         if not found:
             previous = segment
     return tuple(out)
@@ -104,7 +117,7 @@ def pages(app: FastAPI) -> list[SitePage]:
             SitePage(
                 path=info.path,
                 name=info.route.name,
-                params=_params(info.path),
+                params=_params(info.path, info.route),
                 download=bool(_DOWNLOAD.search(info.path)),
             )
         )
@@ -119,7 +132,8 @@ def _table_and_column(page: SitePage, param: Param) -> tuple[Table, str]:
     if table is None:
         raise Unresolvable(
             f"page {page.path}: no table for parameter {{{param.name}}} after "
-            f"/{param.collection}; add it to TABLES in sophrosyne.web.sitemap"
+            f"/{param.collection}; add it to TABLES in sophrosyne.web.sitemap, or type the "
+            "parameter with a Literal or an Enum of its values"
         )
     column = COLUMNS.get(param.name) or ("id" if param.name.endswith("_id") else param.name)
     if column not in table.c:
@@ -141,6 +155,8 @@ def resolve(
         chosen = (prefer or {}).get(f"{param.collection}.{param.name}")
         if chosen is None:
             chosen = (prefer or {}).get(param.name)
+        if chosen is None and param.choices:
+            chosen = param.choices[0]
         if chosen is None:
             table, column = _table_and_column(page, param)
             order = table.primary_key.columns.values()[0] if table.primary_key else table.c[column]
