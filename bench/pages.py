@@ -133,10 +133,12 @@ def measure(
     size: pagedata.Size,
     warmup: int,
     samples: int,
+    match: str = "",
 ) -> tuple[list[PageTimes], dict[str, Any]]:
-    """Seed, serve, log in, time every page; returns the times and the seeding figures."""
+    """Seed, serve, log in, time every page (whose path matches ``match``); returns the times
+    and the seeding figures."""
     password = secrets.token_urlsafe(18)
-    pages = discovered()
+    pages = [p for p in discovered() if re.search(match, p.path)]
     with harness.database(backend, workdir, "pages") as db:
         t0 = time.perf_counter()
         counts = pagedata.seed(db.sessions, size, password)

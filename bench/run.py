@@ -109,6 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--page-warmup", type=int, default=3, help="untimed requests per page (3)")
     p.add_argument("--page-alerts", type=int, default=10_000, help="alerts stored (10,000)")
     p.add_argument("--page-runs", type=int, default=10_000, help="runs stored (10,000)")
+    p.add_argument("--page-match", default="", help="only pages whose path matches this regex")
     p.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file ({RESULTS.name})")
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs) for debugging")
     args = p.parse_args(argv)
@@ -307,6 +308,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> Results:
                 size=size,
                 warmup=args.page_warmup,
                 samples=args.page_samples,
+                match=args.page_match,
             )
             out.page_times += times
             out.page_data.append(data)
