@@ -298,6 +298,7 @@ def incidents(conn: Connection, size: Size, now: datetime) -> dict[str, int]:
     for i in range(size.incidents):
         opened = now - timedelta(minutes=size.alerts - i * 2 * per)
         status = ("resolved", "resolved", "acknowledged", "triggered")[i % 4]
+        acked = status != "triggered"
         rows.append(
             {
                 "title": f"svc-{i % SERVICES:02d} degraded",
@@ -314,11 +315,11 @@ def incidents(conn: Connection, size: Size, now: datetime) -> dict[str, int]:
                 "follow_ups": [],
                 "opened_by": "grouping",
                 "opened_at": opened,
-                "acknowledged_at": None,
-                "acknowledged_by": None,
+                "acknowledged_at": opened + timedelta(minutes=5) if acked else None,
+                "acknowledged_by": ADMIN if acked else None,
                 "ack_expires_at": None,
                 "resolved_at": opened + timedelta(hours=1) if status == "resolved" else None,
-                "resolved_by": None,
+                "resolved_by": ADMIN if status == "resolved" else None,
                 "updated_at": opened,
                 "announced_at": opened,
             }
