@@ -47,6 +47,7 @@ from sophrosyne.api.authcache import TokenCache
 from sophrosyne.api.groupcommit import GroupCommitter
 from sophrosyne.api.limits import BodyLimit
 from sophrosyne.api.state import AppState
+from sophrosyne.api.timing import ServerTiming
 from sophrosyne.config import Settings
 from sophrosyne.db.engine import make_engine, make_session_factory
 from sophrosyne.domains.rules.service import RuleCache
@@ -153,6 +154,7 @@ def create_app(
     openapi.install(app)
     docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ServerTiming)  # outermost of ours: it times the others too
     for router in (
         ingest.router,
         alerts.router,

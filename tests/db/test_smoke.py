@@ -108,3 +108,13 @@ def test_ingest_many_answers_each_batch_for_its_own_alerts(session: Session, now
     assert set(one.queued_run_ids).isdisjoint(two.queued_run_ids)
     entries = audit.search(session, action="alerts.ingested")
     assert sorted(e.actor for e in entries) == ["token:one", "token:two"]
+
+
+def test_connections_are_set_up_for_short_queries(engine: Engine) -> None:
+    """PostgreSQL: no JIT (it compiled a report query for a second to save milliseconds);
+    SQLite: write-ahead log, so readers do not wait for the writer."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+        else:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -38,7 +38,7 @@ def queue(
     who asked, why it waits, its deadline, its ``pin`` and the approvals so far."""
     with state.reading() as session:
         found = confirmations.pending(session, limit=limit, before_id=before_id)
-        items = [confirmations.to_out(session, run) for run in found]
+        items = confirmations.to_outs(session, found)
     cursor = next_cursor([i.run_id for i in items], limit)
     return Page[ConfirmationOut](items=items, next_before_id=cursor)
 

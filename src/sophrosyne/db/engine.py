@@ -45,6 +45,10 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
     kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No JIT: PostgreSQL compiles a query whose *estimated* cost passes jit_above_cost, and our
+    # report queries (correlated EXISTS per row) are estimated high though they run in tens of
+    # milliseconds; compiling them took over a second (measured on the fatigue page).
+    kwargs["connect_args"] = {"options": "-c jit=off"}
     return create_engine(url, **kwargs)
 
 

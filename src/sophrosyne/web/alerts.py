@@ -58,10 +58,9 @@ def dashboard(request: Request, state: State, principal: Reading) -> Response:
             key=lambda r: r.id,
             reverse=True,
         )[:_DASHBOARD_ROWS]
-        waiting = [
-            confirmations.to_out(session, r)
-            for r in confirmations.pending(session, limit=_DASHBOARD_ROWS)
-        ]
+        waiting = confirmations.to_outs(
+            session, confirmations.pending(session, limit=_DASHBOARD_ROWS)
+        )
         mine = [
             t
             for t in tasks.search(session, assignee=principal.actor, limit=_DASHBOARD_ROWS * 3)

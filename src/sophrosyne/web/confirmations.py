@@ -31,7 +31,7 @@ def queue(
 ) -> Response:
     with state.reading() as session:
         found = confirmations.pending(session, limit=PAGE_SIZE, before_id=before_id)
-        items = [confirmations.to_out(session, run) for run in found]
+        items = confirmations.to_outs(session, found)
     next_url = f"/confirmations?before_id={items[-1].run_id}" if len(items) == PAGE_SIZE else ""
     return pages_of(request).render(
         request,
@@ -71,7 +71,7 @@ def reject(
     if not reason:
         with state.reading() as session:
             found = confirmations.pending(session, limit=PAGE_SIZE)
-            items = [confirmations.to_out(session, run) for run in found]
+            items = confirmations.to_outs(session, found)
         return pages_of(request).render(
             request,
             "confirmations.html",

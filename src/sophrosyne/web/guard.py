@@ -145,6 +145,10 @@ class PageRoute(APIRoute):
             except ValidationFailed as exc:
                 return _error_page(request, 422, "Invalid input", str(exc))
             except RequestValidationError as exc:
+                # A path that does not name a page (``/reports/nope``) is not found, not a
+                # bad request: only query and form values are the user's input.
+                if any(e["loc"][:1] == ("path",) for e in exc.errors()):
+                    return _error_page(request, 404, "Not found", request.url.path)
                 where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
                 return _error_page(request, 400, "Invalid request", f"check: {where}")
 

@@ -9,17 +9,16 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 from starlette.responses import Response
 
 from sophrosyne.api.deps import State
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.reports import service as reports
 from sophrosyne.domains.reports import window as windows
-from sophrosyne.domains.reports.schemas import REPORTS, StateBucket
+from sophrosyne.domains.reports.schemas import REPORTS, ReportName, StateBucket
 from sophrosyne.domains.runs.states import RunState
-from sophrosyne.domains.targets.models import Target
-from sophrosyne.errors import NotFound, ValidationFailed
+from sophrosyne.domains.targets import service as targets
+from sophrosyne.errors import ValidationFailed
 from sophrosyne.web import charts
 from sophrosyne.web.guard import PageRoute, page
 from sophrosyne.web.render import pages_of
@@ -144,7 +143,7 @@ def index(request: Request, _principal: Annotated[Principal, page("reports.read"
 def report(
     *,
     request: Request,
-    name: str,
+    name: ReportName,
     state: State,
     _principal: Annotated[Principal, page("reports.read")],
     window: str = "",
@@ -152,15 +151,13 @@ def report(
     to: str = "",
     target: str = "",
 ) -> Response:
-    if name not in REPORTS:
-        raise NotFound("report", name)
     now = state.clock()
     raw = {"window": window, "from": start, "to": to}
     errors: dict[str, str] = {}
     built = None
     chosen = None
     with state.reading() as session:
-        names = list(session.scalars(select(Target.name).order_by(Target.name)))
+        names = targets.names(session)
         try:
             chosen = windows.parse(window, start, to, now=now)
             built = reports.build(session, name, chosen, target, now=now)

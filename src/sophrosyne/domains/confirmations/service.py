@@ -7,6 +7,7 @@ final. Services never commit; the edge does, and audits through ``domains.audit`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -170,16 +171,48 @@ def approvals(session: Session, run_id: int) -> list[RunApproval]:
     return list(session.scalars(stmt))
 
 
-def _held_because(session: Session, run_id: int) -> str | None:
-    first = session.scalar(
-        select(RunEvent.reason).where(RunEvent.run_id == run_id).order_by(RunEvent.id).limit(1)
-    )
+def _held_because(reason: str | None) -> str | None:
     marker = runs.HELD_MARKER
-    return first.split(marker, 1)[1] if first and marker in first else None
+    return reason.split(marker, 1)[1] if reason and marker in reason else None
 
 
 def to_out(session: Session, run: Run) -> ConfirmationOut:
-    risk = session.scalar(select(Action.risk).where(Action.id == run.action_id))
+    [out] = to_outs(session, [run])
+    return out
+
+
+def to_outs(session: Session, found: Sequence[Run]) -> list[ConfirmationOut]:
+    """The confirmations of ``found``, in order, in three queries whatever their number (a
+    page of the queue shows fifty)."""
+    ids = [r.id for r in found]
+    if not ids:
+        return []
+    action_ids = {r.action_id for r in found if r.action_id is not None}
+    risk_of = dict(
+        session.execute(select(Action.id, Action.risk).where(Action.id.in_(action_ids))).all()
+    )
+    first_reason: dict[int, str] = {}
+    events = select(RunEvent.run_id, RunEvent.reason).where(RunEvent.run_id.in_(ids))
+    for run_id, reason in session.execute(events.order_by(RunEvent.id)):
+        first_reason.setdefault(run_id, reason)
+    given: dict[int, list[RunApproval]] = {}
+    stmt = select(RunApproval).where(RunApproval.run_id.in_(ids)).order_by(RunApproval.id)
+    for a in session.scalars(stmt):
+        given.setdefault(a.run_id, []).append(a)
+    return [
+        _out(
+            run,
+            risk_of.get(run.action_id) if run.action_id is not None else None,
+            first_reason.get(run.id),
+            given.get(run.id, []),
+        )
+        for run in found
+    ]
+
+
+def _out(
+    run: Run, risk: str | None, first_reason: str | None, given: list[RunApproval]
+) -> ConfirmationOut:
     policy = run.approval or runs.DEFAULT_APPROVAL
     return ConfirmationOut(
         run_id=run.id,
@@ -195,7 +228,7 @@ def to_out(session: Session, run: Run) -> ConfirmationOut:
         alert_id=run.alert_id,
         created_at=run.created_at,
         expires_at=run.expires_at,
-        held_because=_held_because(session, run.id),
+        held_because=_held_because(first_reason),
         pin=run.pin_hash or "",
         quorum=int(policy.get("quorum", 1)),
         approvals=[
@@ -206,7 +239,7 @@ def to_out(session: Session, run: Run) -> ConfirmationOut:
                 at=a.at,
                 current=a.pin_hash == run.pin_hash,
             )
-            for a in approvals(session, run.id)
+            for a in given
         ],
     )
 

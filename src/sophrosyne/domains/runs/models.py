@@ -22,6 +22,8 @@ class Run(Base):
         # ``guarded_runs``: an index led by rule_id here would dirty a leaf page per rule in
         # every ingest batch.)
         Index("ix_runs_action_created", "action_id", "created_at"),
+        # The runs of an alert episode: the alert page, "did anything act on this firing".
+        Index("ix_runs_alert_episode", "alert_id", "alert_episode"),
         {"sqlite_autoincrement": True},  # a run id is never reused
     )
 

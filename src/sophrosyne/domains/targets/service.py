@@ -69,6 +69,11 @@ def by_names(session: Session, names: Sequence[str]) -> list[Target]:
     return list(session.scalars(stmt))
 
 
+def names(session: Session) -> list[str]:
+    """Every target's name, sorted (for pickers: no secrets loaded)."""
+    return list(session.scalars(sa_select(Target.name).order_by(Target.name)))
+
+
 def list_all(session: Session) -> list[Target]:
     stmt = sa_select(Target).options(selectinload(Target.secrets)).order_by(Target.name)
     return list(session.scalars(stmt))
