@@ -141,14 +141,14 @@ def test_duplicate_names_are_reported(tmp_path: Path) -> None:
 def test_urls_in_files_are_refused(tmp_path: Path, line: str, key: str) -> None:
     text = NOTIFY.replace("    url_env: TEST_SOPH_SLACK_URL\n", line)
     bundle, report = check_dir(config(tmp_path, text))
-    problem = report.errors[0]
+    (problem,) = report.errors
     assert (problem.line, problem.where) == (3, f"channels[0].{key}")
     assert "not allowed in config files" in problem.message
     assert "url_env" in problem.message and "url_file" in problem.message
     assert all("SECRET" not in str(p) for p in report.errors)
-    # The channel is left out of the bundle (so the route naming it is also reported).
+    # The channel is left out of the bundle, and the route naming it is not reported again.
     assert [c.spec.name for c in bundle.channels] == ["pager"]
-    assert [p.where for p in report.errors[1:]] == ["notification_routes[0].channels[0]"]
+    assert len(report.errors) == 1
 
 
 def test_missing_variable_or_file_is_an_error_naming_the_field(
@@ -342,3 +342,9 @@ def test_routes_may_name_api_channels_when_applied(
     summary = apply(session, load_dir(config(tmp_path, text)), actor="t", now=now)
     session.commit()
     assert [str(c) for c in summary.changes] == ["created route r"]
+
+
+def test_an_invalid_schedule_is_reported_once_not_again_where_it_is_used(tmp_path: Path) -> None:
+    text = NOTIFY.replace("time_zone: Europe/Paris", "time_zone: Mars/Olympus")
+    _bundle, report = check_dir(config(tmp_path, text))
+    assert [p.where for p in report.errors] == ["schedules[0].time_zone"]

@@ -136,6 +136,9 @@ class ConfigBundle:
     escalation_policies: list[Defined[PolicySpec]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     lines: dict[str, dict[Loc, int]] = field(default_factory=dict)
+    #: Section → names of its items that were left out as invalid (their errors are reported
+    #: where they are written; references to them are not reported again as unknown names).
+    invalid_names: dict[str, set[str]] = field(default_factory=dict)
 
     def line(self, file: str, loc: Loc) -> int:
         """The line of ``loc`` in ``file``, or of its nearest enclosing node that exists."""
@@ -216,15 +219,23 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                 )
                 if refused:
                     bundle.errors += refused
+                    _left_out(bundle, key, item)
                     continue
             try:
                 spec = model.model_validate(item)
             except ValidationError as exc:
                 bundle.errors.extend(model_problems(exc, model, loc, shown, lines))
+                _left_out(bundle, key, item)
                 continue
             # Every section's list in the bundle is named after the section.
             defined: Defined[Any] = Defined(spec, shown, path.name, key, i)
             getattr(bundle, key).append(defined)
+
+
+def _left_out(bundle: ConfigBundle, section: str, item: dict[Any, Any]) -> None:
+    name = item.get("name")
+    if isinstance(name, str):
+        bundle.invalid_names.setdefault(section, set()).add(name)
 
 
 def _secret_problems(item: dict[Any, Any], loc: Loc, shown: str, bundle: ConfigBundle) -> bool:

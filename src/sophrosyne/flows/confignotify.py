@@ -137,8 +137,11 @@ def problems(
     ``flows.configcode``'s check, as for every section)."""
     known = known or Known()
     errors, warnings = _channel_problems(bundle, known, environ)
+    # A name defined but invalid is already reported where it is written.
     channels = {c.spec.name for c in bundle.channels} | known.channels
+    channels |= bundle.invalid_names.get("channels", set())
     schedules = {s.spec.name for s in bundle.schedules} | known.schedules
+    schedules |= bundle.invalid_names.get("schedules", set())
     for route in bundle.notification_routes:
         errors += [bundle.problem(route, e.loc, e.msg) for e in route_problems(route.spec)]
         for i, name in enumerate(route.spec.channels):
