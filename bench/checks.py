@@ -14,10 +14,16 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 
 from servers import BenchError
+from sophrosyne.db.engine import make_session_factory
 from sophrosyne.domains.alerts.models import Alert
+from sophrosyne.domains.incidents.models import IncidentAlert, IncidentRule
+from sophrosyne.domains.inhibitions.models import InhibitRule
 from sophrosyne.domains.rules.models import Rule
 from sophrosyne.domains.runs.models import Run
 from sophrosyne.domains.runs.states import TERMINAL
+from sophrosyne.domains.silences import service as silences
+from sophrosyne.domains.silences.models import Silence
+from sophrosyne.domains.silences.schemas import SilenceSpec
 
 
 @dataclass
@@ -31,6 +37,8 @@ class Stored:
     #: Distinct alerts that have at least one run.
     matched: int
     queued: int
+    #: Distinct alerts linked to an incident (every firing alert joins one).
+    linked: int = 0
 
 
 def max_alert_id(engine: Engine) -> int:
@@ -55,6 +63,25 @@ def rules_loaded(engine: Engine) -> int:
         return int(conn.execute(stmt).scalar_one())
 
 
+def add_silences(engine: Engine, specs: list[dict[str, Any]]) -> None:
+    """Create silences as the API does (through the service, which bumps the catalog
+    revision, so the running server's cached rule set picks them up)."""
+    with make_session_factory(engine).begin() as session:
+        for spec in specs:
+            made = SilenceSpec.model_validate(spec)
+            silences.create(session, made, by="bench", now=spec["starts_at"])
+
+
+def noise_loaded(engine: Engine) -> tuple[int, int, int]:
+    """(silences, inhibition rules, grouping rules) in the database."""
+    with engine.connect() as conn:
+        return (
+            int(conn.execute(select(func.count()).select_from(Silence)).scalar_one()),
+            int(conn.execute(select(func.count()).select_from(InhibitRule)).scalar_one()),
+            int(conn.execute(select(func.count()).select_from(IncidentRule)).scalar_one()),
+        )
+
+
 def stored_since(engine: Engine, after_id: int) -> Stored:
     """Count what was stored for alerts with an id above ``after_id``."""
     with engine.connect() as conn:
@@ -70,7 +97,12 @@ def stored_since(engine: Engine, after_id: int) -> Stored:
                 func.count().filter(Run.state == "queued"),
             ).where(Run.alert_id > after_id)
         ).one()
-    return Stored(int(alerts), int(inserted), int(runs), int(matched), int(queued))
+        linked = conn.execute(
+            select(func.count(func.distinct(IncidentAlert.alert_id))).where(
+                IncidentAlert.alert_id > after_id
+            )
+        ).scalar_one()
+    return Stored(int(alerts), int(inserted), int(runs), int(matched), int(queued), int(linked))
 
 
 def settle(engine: Engine, after_id: int, *, timeout: float = 30) -> Stored:
@@ -109,7 +141,8 @@ class Verification:
         verdict = "OK" if self.ok else "FAILED: " + "; ".join(self.problems)
         return (
             f"accepted {self.accepted} (2xx x batch), stored {s.alerts} "
-            f"(inserted {s.inserted}), runs {s.runs} for {s.matched} alerts -> {verdict}"
+            f"(inserted {s.inserted}), runs {s.runs} for {s.matched} alerts, "
+            f"{s.linked} in incidents -> {verdict}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -152,6 +185,8 @@ def verify(
             f"{stored.runs} runs for {stored.matched} distinct alerts, expected one run for "
             f"each of {stored.alerts} alerts"
         )
+    if stored.linked != stored.alerts:
+        v.problems.append(f"{stored.alerts - stored.linked} alerts are not in an incident")
     return v
 
 

@@ -19,6 +19,8 @@ from servers import alertmanager
 
 WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
 AM_PATH = "/api/v2/alerts"
+#: Marks the noise scenario's measurements (``sophrosyne-sqlite+noise``).
+NOISE_SUFFIX = "+noise"
 
 
 @dataclass
@@ -84,16 +86,20 @@ def _rate(alerts: int, result: wrk.WrkResult) -> float:
     return alerts / result.duration_s if result.duration_s else 0.0
 
 
-def measure_sophrosyne(backend: str, workdir: Path, plan: Plan) -> list[Measurement]:
-    """Throughput of ``serve --no-worker`` with 100 rules on ``backend``, verified in its DB."""
+def measure_sophrosyne(
+    backend: str, workdir: Path, plan: Plan, *, noise: bool = False
+) -> list[Measurement]:
+    """Throughput of ``serve --no-worker`` with 100 rules on ``backend``, verified in its DB;
+    with ``noise``, also with the grouping, inhibition rules and silences of ``workload``."""
     out: list[Measurement] = []
     with stack.sophrosyne(
         backend,
         workdir,
-        tag="ingest",
+        tag="ingest_noise" if noise else "ingest",
         action=workload.INGEST_ACTION,
         worker=False,
         extra_env=plan.server_env,
+        noise=noise,
     ) as s:
         url = s.url + WEBHOOK_PATH
         for batch in plan.batches:
@@ -119,7 +125,7 @@ def measure_sophrosyne(backend: str, workdir: Path, plan: Plan) -> list[Measurem
             # while wrk's count is exactly what was completed inside it. The database count is
             # the truth about persistence and is what `verify` checks against.
             m = Measurement(
-                target=f"sophrosyne-{backend}",
+                target=f"sophrosyne-{backend}{NOISE_SUFFIX if noise else ''}",
                 batch=batch,
                 result=result,
                 alerts_per_s=_rate(accepted, result),

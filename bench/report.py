@@ -139,6 +139,38 @@ def ingest_table(ours: list[Measurement], peer: list[Measurement]) -> str:
     return _table(headers, rows)
 
 
+def noise_table(ours: list[Measurement], noise: list[Measurement]) -> str:
+    """The noise scenario per backend and batch, beside the spine's figure from the same run."""
+    spine = {(m.target, m.batch): m.alerts_per_s for m in ours}
+    rows = []
+    for m in noise:
+        base = spine.get((m.target.removesuffix("+noise"), m.batch))
+        v, r = m.verification, m.result
+        rows.append(
+            [
+                m.target.removeprefix("sophrosyne-").removesuffix("+noise"),
+                str(m.batch),
+                f"{base:,.0f}" if base else "-",
+                f"{m.alerts_per_s:,.0f}",
+                f"{m.alerts_per_s / base:.2f}" if base else "-",
+                f"{r.latency_ms.get('p99', 0):.1f}",
+                str(r.non_2xx + r.socket_errors),
+                f"{v.stored.alerts:,} {'OK' if v.ok else 'FAIL'}" if v else "-",
+            ]
+        )
+    headers = [
+        "backend",
+        "batch",
+        "spine alerts/s",
+        "with noise alerts/s",
+        "ratio",
+        "p99 ms",
+        "errors",
+        "stored (DB check)",
+    ]
+    return _table(headers, rows)
+
+
 def latency_table(results: list[LatencyResult]) -> str:
     """Received → started percentiles per backend."""
     rows = [

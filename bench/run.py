@@ -1,6 +1,7 @@
-"""Sophrosyne's benchmark: ingest throughput (beside Alertmanager's), run-start latency,
-runs executed per second by the worker (local executor, and SSH against a loopback sshd), and
-the render time of every web page with 10,000 alerts and 10,000 runs stored.
+"""Sophrosyne's benchmark: ingest throughput (beside Alertmanager's, and again with incident
+grouping, 100 silences and 20 inhibition rules active), run-start latency, runs executed per
+second by the worker (local executor, and SSH against a loopback sshd), and the render time of
+every web page with 10,000 alerts and 10,000 runs stored.
 
     make bench                                  # or:
     .venv/bin/python bench/run.py [--quick] [--only exec,ssh] [--backends sqlite,postgresql]
@@ -39,6 +40,7 @@ import servers
 import sshd
 import sshruns
 import stack
+import workload
 import wrk
 from sophrosyne import logging as slog
 
@@ -79,6 +81,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="SOPHROSYNE_SQLITE_SYNCHRONOUS for the server (FULL, the default)",
     )
     p.add_argument("--no-alertmanager", action="store_true", help="skip the Alertmanager peer")
+    p.add_argument(
+        "--no-noise",
+        action="store_true",
+        help="skip the ingest measurement with grouping, silences and inhibition rules",
+    )
     p.add_argument(
         "--only",
         default=",".join(PARTS),
@@ -142,7 +149,8 @@ def budget_seconds(args: argparse.Namespace) -> int:
     expected = 0.0
     if "ingest" in args.only:
         per_batch = args.duration + args.warmup + 5
-        targets = len(args.backends) + (0 if args.no_alertmanager else 1)
+        scenarios = 1 if args.no_noise else 2
+        targets = scenarios * len(args.backends) + (0 if args.no_alertmanager else 1)
         expected += targets * (20 + len(args.batches) * per_batch)
     if "latency" in args.only:
         expected += len(args.backends) * (30 + args.latency_samples / args.latency_rate)
@@ -183,6 +191,8 @@ class Results:
     settings: dict[str, Any]
     ours: list[ingest.Measurement] = field(default_factory=list)
     peer: list[ingest.Measurement] = field(default_factory=list)
+    #: The same ingest with grouping, silences and inhibition rules (``workload.noise_*``).
+    noise: list[ingest.Measurement] = field(default_factory=list)
     latencies: list[latency.LatencyResult] = field(default_factory=list)
     local: list[harness.Series] = field(default_factory=list)
     ssh_single: list[harness.Series] = field(default_factory=list)
@@ -193,7 +203,9 @@ class Results:
 
     @property
     def verified(self) -> bool:
-        stored = all(m.verification is not None and m.verification.ok for m in self.ours)
+        stored = all(
+            m.verification is not None and m.verification.ok for m in self.ours + self.noise
+        )
         executed = all(s.ok for s in self.local + self.ssh_single + self.ssh_fanout)
         # A page over 200 ms is reported, not a failure; a page that could not be measured is.
         return stored and executed and not any(p.problem for p in self.page_times)
@@ -203,6 +215,12 @@ class Results:
             "settings": self.settings,
             "ingest": [m.as_dict() for m in self.ours],
             "alertmanager": [m.as_dict() for m in self.peer],
+            "ingest_noise": {
+                "silences": workload.NOISE_SILENCES,
+                "inhibit_rules": workload.NOISE_INHIBIT_RULES,
+                "incident_rules": 1,
+                "measurements": [m.as_dict() for m in self.noise],
+            },
             "latency": [r.as_dict() for r in self.latencies],
             "execution": [s.as_dict() for s in self.local],
             "ssh": {
@@ -255,6 +273,16 @@ def bench(args: argparse.Namespace, workdir: Path) -> Results:
         if "ingest" in args.only:
             print(f"\n[{backend}] ingest throughput, 100 rules, serve --no-worker", flush=True)
             out.ours += ingest.measure_sophrosyne(backend, workdir / f"{backend}-ingest", plan)
+            if not args.no_noise:
+                print(
+                    f"[{backend}] ingest throughput, the same with incident grouping, "
+                    f"{workload.NOISE_SILENCES} silences and {workload.NOISE_INHIBIT_RULES} "
+                    "inhibition rules",
+                    flush=True,
+                )
+                out.noise += ingest.measure_sophrosyne(
+                    backend, workdir / f"{backend}-ingest-noise", plan, noise=True
+                )
         if "latency" in args.only:
             print(f"[{backend}] received->started latency, serve with worker", flush=True)
             out.latencies.append(
@@ -328,6 +356,13 @@ def show(results: Results) -> None:
         print(report.ingest_table(results.ours, results.peer))
     if results.peer:
         print(AM_NOTE)
+    if results.noise:
+        print(
+            "\nIngest with noise control active: 1 grouping rule, "
+            f"{workload.NOISE_SILENCES} silences, {workload.NOISE_INHIBIT_RULES} inhibition "
+            "rules (none holding an alert back), beside the figure above from the same run"
+        )
+        print(report.noise_table(results.ours, results.noise))
     if results.latencies:
         print('\nReceived -> run started (ms), in-process worker, action argv ["true"]')
         print(report.latency_table(results.latencies))

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,13 @@ def sophrosyne(
     action: dict[str, Any],
     worker: bool,
     extra_env: dict[str, str] | None = None,
+    noise: bool = False,
 ) -> Iterator[Stack]:
     """Migrate a fresh database, create an ingest token and start ``sophrosyne serve`` with
-    ``workload.RULES`` rules for ``action``; everything is undone on exit."""
+    ``workload.RULES`` rules for ``action`` (and with ``noise``, the grouping, inhibition
+    rules and silences of ``workload``); everything is undone on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
-    config_dir = workload.write_config(workdir / "config", action).parent
+    config_dir = workload.write_config(workdir / "config", action, noise=noise).parent
     with ExitStack() as stack:
         db_url = stack.enter_context(database(backend, workdir, tag))
         env = servers.sophrosyne_env(db_url, workdir / "data", **(extra_env or {}))
@@ -71,4 +74,12 @@ def sophrosyne(
             raise servers.BenchError(
                 f"{loaded} rules enabled after serve --config-dir, expected {workload.RULES}"
             )
+        if noise:
+            checks.add_silences(engine, workload.noise_silences(datetime.now(UTC)))
+            found = checks.noise_loaded(engine)
+            wanted = (workload.NOISE_SILENCES, workload.NOISE_INHIBIT_RULES, 1)
+            if found != wanted:
+                raise servers.BenchError(
+                    f"(silences, inhibit rules, grouping rules) = {found}, expected {wanted}"
+                )
         yield Stack(backend=backend, url=base, token=token, engine=engine, log=log)

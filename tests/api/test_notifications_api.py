@@ -67,3 +67,34 @@ def test_schedule_now_next_overrides_and_ics(api: Api) -> None:
     events = [c for c in Calendar.from_ical(r.content).walk() if c.name == "VEVENT"]
     assert events and all(str(e["summary"]).startswith("On call: ") for e in events)
     assert api.get("/api/v1/schedules/nope/calendar.ics").status_code == 404
+
+
+def test_file_managed_channels_and_schedules_are_read_only(app: FastAPI, api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from sophrosyne.crypto import Keyring
+    from sophrosyne.domains.notifications import service as notifications
+    from sophrosyne.domains.notifications.models import Channel
+    from sophrosyne.domains.notifications.schemas import ChannelSpec
+    from sophrosyne.domains.oncall import service as oncall
+    from sophrosyne.domains.oncall.schemas import ScheduleSpec
+
+    state = app.state.sophrosyne
+    state.keyring = Keyring(b"k" * 32)
+    now = datetime(2026, 3, 25, tzinfo=UTC)
+    schedule = ScheduleSpec.model_validate(
+        {"name": "filed", "layers": [{"users": ["alice"], "start": "2026-03-23"}]}
+    )
+    with state.session_factory() as session:
+        for_file = {"now": now, "managed_by": "file", "source_file": "n.yaml"}
+        notifications.create(session, Channel, ChannelSpec(name="filed"), **for_file)
+        oncall.create(session, schedule, **for_file)
+        session.commit()
+    r = api.put("/api/v1/channels/filed/urls", json={"urls": ["json://127.0.0.1:9/x"]})
+    assert r.status_code == 409 and "managed by file" in r.text
+    assert api.delete("/api/v1/channels/filed/urls").status_code == 409
+    assert api.put("/api/v1/channels/filed", json={"name": "filed"}).status_code == 409
+    assert api.delete("/api/v1/schedules/filed").status_code == 409
+    # Covering a shift stays possible: overrides are not part of the file's definition.
+    override = {"user": "bob", "starts_at": "2026-03-25T00:00:00Z", "ends_at": "2026-03-26T00:00Z"}
+    assert api.post("/api/v1/schedules/filed/overrides", json=override).status_code == 201

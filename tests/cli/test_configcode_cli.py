@@ -34,7 +34,9 @@ def db(tmp_path: Path) -> dict[str, str]:
 def test_validate_ok() -> None:
     result = sophrosyne("validate", DEMO)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["4 actions, 3 rules, 1 target: OK"]
+    assert result.stdout.splitlines() == [
+        "4 actions, 3 rules, 1 target, 1 schedule, 1 escalation policy: OK"
+    ]
 
 
 def test_validate_reports_every_error_and_warning(tmp_path: Path) -> None:

@@ -141,11 +141,11 @@ def test_duplicate_top_level_key(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_key_and_wrong_shapes(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.yaml", "actions: []\nchannels: []\nrules: {name: x}\n")
+    path = write(tmp_path, "a.yaml", "actions: []\nwebhooks: []\nrules: {name: x}\n")
     write(tmp_path, "b.yaml", "- just\n- a list\n")
     write(tmp_path, "c.yaml", "actions:\n  - 42\n")
     got = {(Path(p.file).name, p.line, p.where): p.message for p in errors_of(tmp_path)}
-    assert got[("a.yaml", 2, "channels")].startswith("unknown top-level key")
+    assert got[("a.yaml", 2, "webhooks")].startswith("unknown top-level key")
     assert got[("a.yaml", 3, "rules")] == "must be a list"
     assert got[("b.yaml", 1, "(root)")] == "must be a mapping of actions:, rules: and targets:"
     assert got[("c.yaml", 2, "actions[0]")] == "must be a mapping"

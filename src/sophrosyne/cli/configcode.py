@@ -19,8 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.cli.common import fail, load_settings, open_db, utcnow
+from sophrosyne.config import Settings
+from sophrosyne.crypto import CryptoError, Keyring
 from sophrosyne.db import migrate
 from sophrosyne.domains.rules import service as rules_service
+from sophrosyne.domains.targets.keys import optional_keyring
 from sophrosyne.errors import Conflict, ValidationFailed
 from sophrosyne.flows import dryrun
 from sophrosyne.flows.apply import ApplySummary, apply
@@ -68,6 +71,15 @@ def validate_command(directory: Annotated[Path, DIR_ARG]) -> None:
         counts += f", {_plural(len(bundle.articles), 'article')}"
     if bundle.maintenance_windows:
         counts += f", {_plural(len(bundle.maintenance_windows), 'maintenance window')}"
+    for items, word in (
+        (bundle.channels, "channel"),
+        (bundle.notification_routes, "notification route"),
+        (bundle.schedules, "schedule"),
+        (bundle.escalation_policies, "escalation policy"),
+    ):
+        if items:
+            plural = "escalation policies" if word == "escalation policy" else ""
+            counts += f", {_plural(len(items), word, plural)}"
     if not report.ok:
         typer.echo(
             f"{counts}: {_plural(len(report.errors), 'error')}, "
@@ -103,6 +115,7 @@ def apply_command(
     """
     bundle = load_dir(directory)
     settings = load_settings()
+    keyring = _keyring(settings)
     engine, sessions = open_db(settings)
     try:
         if not migrate.is_up_to_date(engine):
@@ -111,7 +124,13 @@ def apply_command(
             )
         with sessions() as session:
             try:
-                summary = apply(session, bundle, actor=actor or _default_actor(), now=utcnow())
+                summary = apply(
+                    session,
+                    bundle,
+                    actor=actor or _default_actor(),
+                    now=utcnow(),
+                    keyring=keyring,
+                )
             except ConfigInvalid as exc:
                 session.rollback()
                 _print_problems(exc.report.errors, exc.report.warnings, err=True)
@@ -131,7 +150,18 @@ def apply_command(
     _print_summary(summary, dry_run=dry_run)
 
 
-def apply_at_start(sessions: sessionmaker[Session], config_dir: Path) -> None:
+def _keyring(settings: Settings) -> Keyring | None:
+    """The server key that encrypts channel URLs read from variables and files (None: none
+    configured; channels that need one are then reported as invalid)."""
+    try:
+        return optional_keyring(settings)
+    except CryptoError as exc:
+        raise fail(str(exc)) from None
+
+
+def apply_at_start(
+    sessions: sessionmaker[Session], config_dir: Path, *, keyring: Keyring | None = None
+) -> None:
     """``serve --config-dir``: apply the directory before serving; refuse to start if invalid."""
     bundle = load_dir(config_dir)
     # Several servers sharing one PostgreSQL may start at once and insert the same names; the
@@ -139,7 +169,9 @@ def apply_at_start(sessions: sessionmaker[Session], config_dir: Path) -> None:
     for attempt in range(1, _START_ATTEMPTS + 1):
         with sessions() as session:
             try:
-                summary = apply(session, bundle, actor="system:config", now=utcnow())
+                summary = apply(
+                    session, bundle, actor="system:config", now=utcnow(), keyring=keyring
+                )
                 session.commit()
                 break
             except ConfigInvalid as exc:

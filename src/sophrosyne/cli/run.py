@@ -43,8 +43,9 @@ def _auto_migrate(settings: Settings, engine: Engine, migrate_flag: bool | None)
 def _load_config(settings: Settings, sessions: sessionmaker[Session]) -> None:
     if settings.config_dir is not None:
         from sophrosyne.cli.configcode import apply_at_start
+        from sophrosyne.domains.targets.keys import optional_keyring
 
-        apply_at_start(sessions, settings.config_dir)
+        apply_at_start(sessions, settings.config_dir, keyring=optional_keyring(settings))
 
 
 def serve(

@@ -1,7 +1,8 @@
 """Config as code, part two: make the database hold what the files say.
 
-This module owns ``apply``: file-managed actions, rules and targets are created, updated or
-deleted by name through the domain services, each change audited in the caller's
+This module owns ``apply``: file-managed actions, rules and targets (and, through
+``flows.applyknowledge`` / ``applyincidents`` / ``applynotify``, the other sections) are
+created, updated or deleted by name through the domain services, each change audited in the caller's
 transaction. Objects whose spec did not change are not touched, so their ``updated_at``
 (which the rules cache keys on) stays put. Nothing changes at all when the files are invalid
 or clash with objects managed through the API. The caller commits.
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sophrosyne.crypto import Keyring
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.models import Action
 from sophrosyne.domains.audit import service as audit
@@ -29,7 +31,7 @@ from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.targets import service as targets
 from sophrosyne.domains.targets.models import Target
 from sophrosyne.errors import Conflict
-from sophrosyne.flows import applyincidents, applyknowledge, applymaintenance
+from sophrosyne.flows import applyincidents, applyknowledge, applymaintenance, applynotify
 from sophrosyne.flows.configcode import (
     ConfigBundle,
     ConfigInvalid,
@@ -209,10 +211,19 @@ def _upsert(
         done(change, existing.id, {"changes": changed})
 
 
-def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) -> ApplySummary:
+def apply(
+    session: Session,
+    bundle: ConfigBundle,
+    *,
+    actor: str,
+    now: datetime,
+    keyring: Keyring | None = None,
+) -> ApplySummary:
     """Upsert the bundle's actions, rules and targets as file-managed, delete file-managed
     objects the files no longer define, and audit each change. Raises ``ConfigInvalid`` or
-    ``Conflict`` before changing anything; the caller commits (or rolls back on any error)."""
+    ``Conflict`` before changing anything; the caller commits (or rolls back on any error).
+    ``keyring`` encrypts the channel URLs read from the variables and files channels name
+    (without one, such channels are a validation error)."""
     db_actions = {a.name: a for a in actions.list_all(session)}
     db_rules = {r.name: r for r in rules.list_all(session)}
     # Rules in files may also use actions managed through the API.
@@ -229,7 +240,12 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         for r in recommendations_service.list_all(session)
         if r.managed_by != FILE and r.name not in file_recs
     }
-    report = validate(bundle, known_actions=known, known_recommendations=known_recs)
+    report = validate(
+        bundle,
+        known_actions=known,
+        known_recommendations=known_recs,
+        known=applynotify.known(session, bundle, keyring=keyring),
+    )
     if not report.ok:
         raise ConfigInvalid(report)
     db_targets = {t.name: t for t in targets.list_all(session)}
@@ -244,6 +260,7 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
     _refuse_orphans(session, doomed_actions)
     applyknowledge.refuse_clashes(session, bundle)
     applymaintenance.refuse_clashes(session, bundle)
+    applynotify.refuse_conflicts(session, bundle)
 
     summary = ApplySummary(warnings=list(report.warnings))
 
@@ -310,6 +327,24 @@ def apply(session: Session, bundle: ConfigBundle, *, actor: str, now: datetime) 
         ),
         now=now,
     )
+
+    def record(
+        verb: str, kind: str, name: str, *, source: str | None, object_id: int, detail: Any
+    ) -> None:
+        fields = tuple(detail.get("changes", ())) if verb == "updated" else ()
+        done(Change(verb, kind, name, source, fields), object_id, detail)
+
+    applynotify.upsert(
+        session,
+        bundle,
+        upsert=functools.partial(_upsert, summary=summary, done=done),
+        keyring=keyring,
+        record=record,
+        unchanged=lambda kind, name: summary.unchanged.append((kind, name)),
+        now=now,
+    )
+    applynotify.delete_removed(session, bundle, record=record)
+
     if applyincidents.apply(session, bundle, actor=actor, now=now):
         summary.changes.append(Change("updated", "incident_rules", "incident_rules", None))
     if applyincidents.apply_inhibitions(session, bundle, actor=actor, now=now):

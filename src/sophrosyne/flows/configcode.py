@@ -2,7 +2,9 @@
 
 This module owns reading ``*.yaml`` / ``*.yml`` files (the directory itself only, not
 sub-directories, in name order; names starting with a dot are skipped as editor leftovers)
-into a ``ConfigBundle`` of action, rule and target specs, and the checks that make a ``Report``.
+into a ``ConfigBundle`` of specs (actions, rules, targets, knowledge, grouping and inhibition
+rules, notification channels, routes, on-call schedules, escalation policies), and the checks
+that make a ``Report``.
 Every problem carries the file and line it comes from. Problems are collected, never raised
 one by one, so a user sees all of them at once.
 
@@ -30,6 +32,8 @@ from sophrosyne.domains.knowledge import service as knowledge
 from sophrosyne.domains.knowledge.schemas import ArticleSpec
 from sophrosyne.domains.maintenance.schemas import MaintenanceSpec
 from sophrosyne.domains.maintenance.schemas import spec_problems as window_problems
+from sophrosyne.domains.notifications.schemas import ChannelFileSpec, PolicySpec, RouteSpec
+from sophrosyne.domains.oncall.schemas import ScheduleSpec
 from sophrosyne.domains.recommendations.checks import spec_problems
 from sophrosyne.domains.recommendations.schemas import RecommendationSpec
 from sophrosyne.domains.rules.checks import parameter_problems
@@ -38,6 +42,7 @@ from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.targets.schemas import SECRET_LIKE_KEYS, TargetSpec
 from sophrosyne.errors import FieldError, ValidationFailed
 from sophrosyne.executors.ansible import resolve_playbook
+from sophrosyne.flows import confignotify
 from sophrosyne.flows.configyaml import Loc, Problem, line_of, model_problems, read_yaml
 
 __all__ = [
@@ -61,6 +66,10 @@ SpecT = TypeVar(
     IncidentRuleSpec,
     InhibitRuleSpec,
     MaintenanceSpec,
+    ChannelFileSpec,
+    RouteSpec,
+    ScheduleSpec,
+    PolicySpec,
 )
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -72,6 +81,10 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "incident_rules": IncidentRuleSpec,
     "inhibit_rules": InhibitRuleSpec,
     "maintenance_windows": MaintenanceSpec,
+    "channels": ChannelFileSpec,
+    "notification_routes": RouteSpec,
+    "schedules": ScheduleSpec,
+    "escalation_policies": PolicySpec,
 }
 #: Why a credential in a target's YAML is refused, and where it goes instead.
 NO_SECRETS_IN_FILES = (
@@ -123,8 +136,15 @@ class ConfigBundle:
     incident_rules: list[Defined[IncidentRuleSpec]] = field(default_factory=list)
     inhibit_rules: list[Defined[InhibitRuleSpec]] = field(default_factory=list)
     maintenance_windows: list[Defined[MaintenanceSpec]] = field(default_factory=list)
+    channels: list[Defined[ChannelFileSpec]] = field(default_factory=list)
+    notification_routes: list[Defined[RouteSpec]] = field(default_factory=list)
+    schedules: list[Defined[ScheduleSpec]] = field(default_factory=list)
+    escalation_policies: list[Defined[PolicySpec]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     lines: dict[str, dict[Loc, int]] = field(default_factory=dict)
+    #: Section → names of its items that were left out as invalid (their errors are reported
+    #: where they are written; references to them are not reported again as unknown names).
+    invalid_names: dict[str, set[str]] = field(default_factory=dict)
 
     def line(self, file: str, loc: Loc) -> int:
         """The line of ``loc`` in ``file``, or of its nearest enclosing node that exists."""
@@ -199,26 +219,21 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                 continue
             if model is TargetSpec and _secret_problems(item, loc, shown, bundle):
                 continue
+            if model is ChannelFileSpec:
+                refused = confignotify.literal_url_problems(
+                    item, loc, shown, lambda where: bundle.line(shown, where)
+                )
+                if refused:
+                    bundle.errors += refused
+                    _left_out(bundle, key, item)
+                    continue
             try:
                 spec = model.model_validate(item)
             except ValidationError as exc:
                 bundle.errors.extend(model_problems(exc, model, loc, shown, lines))
+                _left_out(bundle, key, item)
                 continue
-            if isinstance(spec, ActionSpec):
-                bundle.actions.append(Defined(spec, shown, path.name, key, i))
-            elif isinstance(spec, RuleSpec):
-                bundle.rules.append(Defined(spec, shown, path.name, key, i))
-            elif isinstance(spec, TargetSpec):
-                bundle.targets.append(Defined(spec, shown, path.name, key, i))
-            elif isinstance(spec, RecommendationSpec):
-                bundle.recommendations.append(Defined(spec, shown, path.name, key, i))
-            elif isinstance(spec, ArticleSpec):
-                bundle.articles.append(Defined(spec, shown, path.name, key, i))
-            elif isinstance(spec, IncidentRuleSpec):
-                bundle.incident_rules.append(Defined(spec, shown, path.name, key, i))
-            elif isinstance(spec, InhibitRuleSpec):
-                bundle.inhibit_rules.append(Defined(spec, shown, path.name, key, i))
-            elif isinstance(spec, MaintenanceSpec):
+            if isinstance(spec, MaintenanceSpec):
                 # Times without a zone are UTC; a window written in a file is by "config".
                 spec = spec.model_copy(
                     update={
@@ -227,13 +242,21 @@ def _load_file(path: Path, shown: str, bundle: ConfigBundle) -> None:
                         "author": spec.author or "config",
                     }
                 )
-                bundle.maintenance_windows.append(Defined(spec, shown, path.name, key, i))
+            # Every section's list in the bundle is named after the section.
+            defined: Defined[Any] = Defined(spec, shown, path.name, key, i)
+            getattr(bundle, key).append(defined)
 
 
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _left_out(bundle: ConfigBundle, section: str, item: dict[Any, Any]) -> None:
+    name = item.get("name")
+    if isinstance(name, str):
+        bundle.invalid_names.setdefault(section, set()).add(name)
 
 
 def _secret_problems(item: dict[Any, Any], loc: Loc, shown: str, bundle: ConfigBundle) -> bool:
@@ -408,11 +431,14 @@ def validate(
     *,
     known_actions: Mapping[str, ActionSpec] | None = None,
     known_recommendations: Collection[str] | None = None,
+    known: confignotify.Known | None = None,
 ) -> Report:
     """All problems of ``bundle``: its load errors plus the checks across files.
 
     ``known_actions`` are actions outside the files (e.g. API-managed ones in the database)
     that rules may also use; without it the files must define every action they use.
+    ``known`` does the same for the channels and schedules that routes and escalation
+    policies name, and adds the users and whether channel URLs can be encrypted.
     """
     report = Report(errors=list(bundle.errors))
     report.errors += _duplicates(bundle, bundle.actions, "action")
@@ -426,6 +452,13 @@ def validate(
         report.errors += [
             bundle.problem(window, e.loc, e.msg) for e in window_problems(window.spec)
         ]
+    report.errors += _duplicates(bundle, bundle.channels, "channel")
+    report.errors += _duplicates(bundle, bundle.notification_routes, "notification route")
+    report.errors += _duplicates(bundle, bundle.schedules, "schedule")
+    report.errors += _duplicates(bundle, bundle.escalation_policies, "escalation policy")
+    notify_errors, notify_warnings = confignotify.problems(bundle, known)
+    report.errors += notify_errors
+    report.warnings += notify_warnings
     for rec in bundle.recommendations:
         report.errors += [bundle.problem(rec, e.loc, e.msg) for e in spec_problems(rec.spec)]
     for art in bundle.articles:

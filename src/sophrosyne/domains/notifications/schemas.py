@@ -22,8 +22,9 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,19
 
 #: Why a URL in a channel's YAML is refused, and where it goes instead.
 NO_URLS_IN_FILES = (
-    "channel URLs carry tokens and are not allowed in config files; use url_env: VARIABLE, or "
-    "set them with PUT /api/v1/channels/NAME/urls"
+    "channel URLs carry tokens and are not allowed in config files; name where to read them "
+    "with url_env: VARIABLE or url_file: PATH (read when applied, stored encrypted), or set "
+    "them with PUT /api/v1/channels/NAME/urls"
 )
 
 
@@ -44,6 +45,31 @@ class ChannelSpec(BaseModel):
         if isinstance(data, dict) and ({"url", "urls"} & set(data)):
             raise ValueError(NO_URLS_IN_FILES)
         return data
+
+
+class ChannelFileSpec(BaseModel):
+    """A channel as config files define it. Its URLs are never in the file: ``url_env`` names
+    an environment variable and ``url_file`` a file (relative to the config directory) that
+    hold them, read when the files are applied and stored encrypted like URLs set through the
+    API; neither: a channel without URLs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: str = Field(default="", max_length=2000)
+    enabled: bool = True
+    url_env: EnvName | None = None
+    url_file: str | None = Field(default=None, min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ChannelFileSpec:
+        if self.url_env is not None and self.url_file is not None:
+            raise ValueError("name url_env or url_file, not both")
+        return self
+
+    def definition(self) -> dict[str, Any]:
+        """What the database stores of it besides the URLs."""
+        return {"description": self.description, "enabled": self.enabled}
 
 
 class ChannelUrls(BaseModel):

@@ -32,6 +32,8 @@ from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matchers
 from sophrosyne.errors import Conflict, FieldError, NotFound, ReadOnly, ValidationFailed
 
 Row = TypeVar("Row", Channel, NotificationRoute, EscalationPolicy)
+#: What an apprise URL looks like (``scheme://…``); apprise itself says whether it works.
+URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 _KIND = {Channel: "channel", NotificationRoute: "route", EscalationPolicy: "escalation policy"}
 
 
@@ -203,11 +205,18 @@ def policy_out(row: EscalationPolicy) -> PolicyOut:
 
 
 def set_urls(
-    session: Session, keyring: Keyring, channel: Channel, urls: list[Secret], *, now: datetime
+    session: Session,
+    keyring: Keyring,
+    channel: Channel,
+    urls: list[Secret],
+    *,
+    now: datetime,
+    managed_by: str = "api",
 ) -> None:
     """Store (or replace) the channel's apprise URLs, encrypted with the current key."""
+    _check_owner(channel, managed_by)
     values = [u.reveal().strip() for u in urls]
-    bad = [i for i, v in enumerate(values) if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$", v)]
+    bad = [i for i, v in enumerate(values) if not URL_PATTERN.match(v)]
     if bad:
         raise ValidationFailed(
             [FieldError(("urls", i), "not an apprise URL (scheme://…)") for i in bad]
@@ -217,7 +226,10 @@ def set_urls(
     session.flush()
 
 
-def clear_urls(session: Session, channel: Channel, *, now: datetime) -> None:
+def clear_urls(
+    session: Session, channel: Channel, *, now: datetime, managed_by: str = "api"
+) -> None:
+    _check_owner(channel, managed_by)
     if channel.urls_ciphertext is None:
         raise NotFound("urls of channel", channel.name)
     channel.urls_ciphertext = None
