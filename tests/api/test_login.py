@@ -124,7 +124,7 @@ def test_lockout_through_the_api_survives_the_refusals(
     assert len(_audit(api, "auth.login_failed")) == users.MAX_FAILURES + 1
     [unlocked] = _audit(api, "user.unlocked")
     assert unlocked["actor"] == "user:root"
-    assert unlocked["detail"] == {"failed_logins": users.MAX_FAILURES}
+    assert unlocked["detail"] == {"failed_logins": users.MAX_FAILURES, "via": "api"}
 
 
 def test_login_rotates_the_session(app: FastAPI, people: People) -> None:
