@@ -74,95 +74,69 @@ def _answer(name: str, built: BaseModel, fmt: str) -> Response:
     return JSONResponse(built.model_dump(mode="json"))
 
 
-@router.get("/overview", response_model=Overview, summary="Overview report")
-def overview(
-    *,
-    _principal: Reading,
-    state: State,
-    window: WindowName = None,
-    start: From = None,
-    to: To = None,
-    target: TargetName = None,
-    format: Format = "json",
-) -> Response:
-    """Alerts, incidents (MTTA, MTTR), runs by state, success rate, series and top alerts."""
-    return _answer(
+#: Each report's route: its model (for the OpenAPI document), summary and description.
+_ROUTES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
+    (
         "overview",
-        report(state, "overview", window=window, start=start, end=to, target=target),
-        format,
-    )
-
-
-@router.get("/actions", response_model=ActionsReport, summary="Actions report")
-def actions(
-    *,
-    _principal: Reading,
-    state: State,
-    window: WindowName = None,
-    start: From = None,
-    to: To = None,
-    target: TargetName = None,
-    format: Format = "json",
-) -> Response:
-    """Per action: runs by outcome, success rate, median and p95 duration, last run."""
-    return _answer(
+        Overview,
+        "Overview report",
+        "Alerts, incidents (MTTA, MTTR), runs by state, success rate, series and top alerts.",
+    ),
+    (
         "actions",
-        report(state, "actions", window=window, start=start, end=to, target=target),
-        format,
-    )
-
-
-@router.get("/servers", response_model=ServersReport, summary="Servers (targets) report")
-def servers(
-    *,
-    _principal: Reading,
-    state: State,
-    window: WindowName = None,
-    start: From = None,
-    to: To = None,
-    target: TargetName = None,
-    format: Format = "json",
-) -> Response:
-    """Per target: runs, failures, success rate, alerts pointing at it, last failure."""
-    return _answer(
+        ActionsReport,
+        "Actions report",
+        "Per action: runs by outcome, success rate, median and p95 duration, last run.",
+    ),
+    (
         "servers",
-        report(state, "servers", window=window, start=start, end=to, target=target),
-        format,
-    )
-
-
-@router.get("/errors", response_model=ErrorsReport, summary="Errors report")
-def errors(
-    *,
-    _principal: Reading,
-    state: State,
-    window: WindowName = None,
-    start: From = None,
-    to: To = None,
-    target: TargetName = None,
-    format: Format = "json",
-) -> Response:
-    """Failed, timed-out and interrupted runs grouped by action and error signature."""
-    return _answer(
-        "errors", report(state, "errors", window=window, start=start, end=to, target=target), format
-    )
-
-
-@router.get("/insights", response_model=InsightsReport, summary="Analysis insights")
-def insights(
-    *,
-    _principal: Reading,
-    state: State,
-    window: WindowName = None,
-    start: From = None,
-    to: To = None,
-    target: TargetName = None,
-    format: Format = "json",
-) -> Response:
-    """Observations with evidence: success-rate drops, alerts without automation, fixes that
-    do not hold, failing targets, the MTTR trend."""
-    return _answer(
+        ServersReport,
+        "Servers (targets) report",
+        "Per target: runs, failures, success rate, alerts pointing at it, last failure.",
+    ),
+    (
+        "errors",
+        ErrorsReport,
+        "Errors report",
+        "Failed, timed-out and interrupted runs grouped by action and error signature.",
+    ),
+    (
         "insights",
-        report(state, "insights", window=window, start=start, end=to, target=target),
-        format,
+        InsightsReport,
+        "Analysis insights",
+        "Observations with evidence: success-rate drops, alerts without automation, fixes "
+        "that do not hold, failing targets, the MTTR trend.",
+    ),
+)
+
+
+def _endpoint(name: str) -> Any:
+    """The route of report ``name``: one signature for all, so each report takes the same
+    query parameters and declares the same activity."""
+
+    def answer(
+        *,
+        _principal: Reading,
+        state: State,
+        window: WindowName = None,
+        start: From = None,
+        to: To = None,
+        target: TargetName = None,
+        format: Format = "json",
+    ) -> Response:
+        built = report(state, name, window=window, start=start, end=to, target=target)
+        return _answer(name, built, format)
+
+    return answer
+
+
+for _name, _model, _summary, _about in _ROUTES:
+    router.add_api_route(
+        f"/{_name}",
+        _endpoint(_name),
+        methods=["GET"],
+        response_model=_model,
+        summary=_summary,
+        description=_about,
+        name=f"report_{_name}",
     )
