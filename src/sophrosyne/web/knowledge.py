@@ -164,62 +164,32 @@ def _save(
     return see_other(f"/knowledge/{spec.slug}?done=article_saved")
 
 
-Text = Annotated[str, Form(max_length=BODY_MAX)]
-Short = Annotated[str, Form(max_length=4000)]
+class ArticleFields(pydantic.BaseModel):
+    """The article form as posted (the page guard reads the CSRF token beside it)."""
+
+    slug: str = pydantic.Field("", max_length=4000)
+    title: str = pydantic.Field("", max_length=4000)
+    body: str = pydantic.Field("", max_length=BODY_MAX)
+    owner: str = pydantic.Field("", max_length=4000)
+    review_by: str = pydantic.Field("", max_length=4000)
+    actions: str = pydantic.Field("", max_length=4000)
+    recommendations: str = pydantic.Field("", max_length=4000)
+    matchers: str = pydantic.Field("", max_length=4000)
+
+
+Posted = Annotated[ArticleFields, Form()]
 
 
 @router.post("/knowledge")
 def create_article(
-    *,
-    request: Request,
-    state: State,
-    principal: Editing,
-    slug: Short = "",
-    title: Short = "",
-    body: Text = "",
-    owner: Short = "",
-    review_by: Short = "",
-    actions: Short = "",
-    recommendations: Short = "",
-    matchers: Short = "",
+    *, request: Request, state: State, principal: Editing, fields: Posted
 ) -> Response:
-    values = {
-        "slug": slug,
-        "title": title,
-        "body": body,
-        "owner": owner,
-        "review_by": review_by,
-        "actions": actions,
-        "recommendations": recommendations,
-        "matchers": matchers,
-    }
-    return _save(request, state, principal, values, None)
+    return _save(request, state, principal, fields.model_dump(), None)
 
 
 @router.post("/knowledge/{slug}")
 def update_article(
-    *,
-    request: Request,
-    slug: str,
-    state: State,
-    principal: Editing,
-    title: Short = "",
-    body: Text = "",
-    owner: Short = "",
-    review_by: Short = "",
-    actions: Short = "",
-    recommendations: Short = "",
-    matchers: Short = "",
+    *, request: Request, slug: str, state: State, principal: Editing, fields: Posted
 ) -> Response:
     """The slug is the page's: an article's slug never changes."""
-    values = {
-        "slug": slug,
-        "title": title,
-        "body": body,
-        "owner": owner,
-        "review_by": review_by,
-        "actions": actions,
-        "recommendations": recommendations,
-        "matchers": matchers,
-    }
-    return _save(request, state, principal, values, slug)
+    return _save(request, state, principal, {**fields.model_dump(), "slug": slug}, slug)
