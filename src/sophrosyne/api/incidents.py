@@ -53,13 +53,9 @@ router = APIRouter(tags=["incidents"], responses=ERROR_RESPONSES)
 
 
 def _expire(state: State) -> datetime:
-    """Put lapsed acknowledgements back to triggered (a write only when there are some)."""
+    """The time of this request, after lapsed acknowledgements went back to triggered."""
     now = state.clock()
-    with state.reading() as session:
-        due = incidents.any_ack_due(session, now=now)
-    if due:
-        with state.transaction() as session:
-            incidents.expire_acks(session, now=now)
+    casework.expire_lapsed_acks(state, now=now)
     return now
 
 

@@ -5,8 +5,9 @@ the pages. The edge owns the transaction and passes its session; nothing here co
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,25 @@ from sophrosyne.domains.incidents.states import IncidentState
 from sophrosyne.domains.tasks import service as tasks
 from sophrosyne.domains.tasks.models import Task, TaskNote
 from sophrosyne.domains.tasks.states import TaskState
+
+
+class Sessions(Protocol):
+    """What an edge offers to open sessions (the application's state)."""
+
+    def reading(self) -> AbstractContextManager[Session]: ...
+
+    def transaction(self) -> AbstractContextManager[Session]: ...
+
+
+def expire_lapsed_acks(sessions: Sessions, *, now: datetime) -> None:
+    """Put lapsed acknowledgements back to triggered before showing incidents, so nothing
+    ever shows a stale one. Read first: a write (and on SQLite the write lock) only when some
+    are due."""
+    with sessions.reading() as session:
+        due = incidents.any_ack_due(session, now=now)
+    if due:
+        with sessions.transaction() as session:
+            incidents.expire_acks(session, now=now)
 
 
 def _audit_incident(

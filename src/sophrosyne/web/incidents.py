@@ -46,13 +46,9 @@ Note = Annotated[str, Form(max_length=20_000)]
 
 
 def expire(state: State) -> datetime:
-    """Lapsed acknowledgements back to triggered (a write only when there are some)."""
+    """The time of this request, after lapsed acknowledgements went back to triggered."""
     now = state.clock()
-    with state.reading() as session:
-        due = incidents.any_ack_due(session, now=now)
-    if due:
-        with state.transaction() as session:
-            incidents.expire_acks(session, now=now)
+    casework.expire_lapsed_acks(state, now=now)
     return now
 
 
