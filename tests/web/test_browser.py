@@ -1,7 +1,8 @@
 """End to end in a real headless Chromium (Debian's, driven by Playwright): the real
 application served by uvicorn on loopback with a real worker. A person logs in, sees an alert
 arrive on the dashboard, opens it, runs an action from it through the generated form and
-watches its output stream in; a second person approves a confirmation. Screenshots of every
+watches its output stream in; a second person approves a confirmation and exports the
+actions report as CSV. Screenshots of every
 main page go to ``test-output/screenshots/<backend>/``. Another test loads every page the
 routes declare (``web.sitemap``), screenshots each into ``…/<backend>/pages/``, and checks
 that each answers 200, that no request leaves 127.0.0.1 and that the browser reports no error
@@ -9,6 +10,8 @@ and no Content Security Policy violation."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,6 +144,18 @@ def test_alert_to_run_to_approval_in_a_real_browser(
     root.screenshot(path=str(shots / "actions.png"), full_page=True)
     root.goto(f"{url}/actions/tick")
     root.screenshot(path=str(shots / "action.png"), full_page=True)
+
+    # The actions report counts both runs, and its CSV export is what the browser downloads.
+    root.goto(f"{url}/reports/actions?window=24h")
+    expect(root.locator("main")).to_contain_text("tick")
+    root.screenshot(path=str(shots / "report-actions.png"), full_page=True)
+    with root.expect_download() as download:
+        root.get_by_role("link", name="Export CSV").click()
+    saved = shots / "report-actions.csv"
+    download.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    [tick] = [r for r in rows if r["action"] == "tick"]
+    assert (tick["runs"], tick["succeeded"], tick["failed"]) == ("2", "2", "0")
 
 
 #: Recorded in every page before its own scripts: Content Security Policy violations.
