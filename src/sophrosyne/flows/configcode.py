@@ -14,7 +14,6 @@ YAML parsing with lines is ``flows.configyaml``; applying a bundle to the databa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,8 +22,6 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from sophrosyne import templating
-from sophrosyne.domains.actions.kinds import target_problems
 from sophrosyne.domains.actions.schemas import ActionSpec
 from sophrosyne.domains.incidents.schemas import IncidentRuleSpec
 from sophrosyne.domains.inhibitions.schemas import InhibitRuleSpec
@@ -36,13 +33,10 @@ from sophrosyne.domains.notifications.schemas import ChannelFileSpec, PolicySpec
 from sophrosyne.domains.oncall.schemas import ScheduleSpec
 from sophrosyne.domains.recommendations.checks import spec_problems
 from sophrosyne.domains.recommendations.schemas import RecommendationSpec
-from sophrosyne.domains.rules.checks import parameter_problems
-from sophrosyne.domains.rules.matching import parse_matchers
 from sophrosyne.domains.rules.schemas import RuleSpec
 from sophrosyne.domains.targets.schemas import SECRET_LIKE_KEYS, TargetSpec
 from sophrosyne.errors import FieldError, ValidationFailed
-from sophrosyne.executors.ansible import resolve_playbook
-from sophrosyne.flows import confignotify
+from sophrosyne.flows import confignotify, configrules
 from sophrosyne.flows.configyaml import Loc, Problem, line_of, model_problems, read_yaml
 
 __all__ = [
@@ -316,116 +310,6 @@ def _duplicates(bundle: ConfigBundle, items: Sequence[Defined[Any]], kind: str) 
     return out
 
 
-def _label_warnings(bundle: ConfigBundle, rule: Defined[RuleSpec]) -> list[Problem]:
-    """Labels a parameter template reads that no matcher of the rule guarantees."""
-    guaranteed = {m.name for m in parse_matchers(rule.spec.matchers) if m.guarantees_label()}
-    out = []
-    for pname, source in rule.spec.parameters.items():
-        if not templating.is_template(source):
-            continue
-        # A ``default`` filter or ``labels.get(…)`` handles a missing label on purpose.
-        if re.search(r"\|\s*(default|d)\b", source):
-            continue
-        try:
-            used = templating.attribute_references(source, "labels")
-        except templating.TemplateFailed:
-            continue  # reported as an error
-        if "labels.get(" in source.replace(" ", ""):
-            used.discard("get")
-        for label in sorted(used - guaranteed):
-            out.append(
-                bundle.problem(
-                    rule,
-                    ("parameters", pname),
-                    f"uses labels.{label} but no matcher guarantees that label; the run would "
-                    f'fail with template_error for alerts without it (add e.g. {label}!="")',
-                )
-            )
-    return out
-
-
-def _check_rule(
-    bundle: ConfigBundle, rule: Defined[RuleSpec], action: ActionSpec | None
-) -> list[Problem]:
-    spec = rule.spec
-    out: list[Problem] = []
-    for pname, source in spec.parameters.items():
-        try:
-            templating.check_syntax(source)
-        except templating.TemplateFailed as exc:
-            out.append(bundle.problem(rule, ("parameters", pname), str(exc)))
-    if spec.action is None:
-        return out  # mode recommend: checked by _check_recommendation
-    if action is None:
-        out.append(bundle.problem(rule, ("action",), f"no action named {spec.action!r} is defined"))
-        return out
-    out.extend(
-        bundle.problem(rule, problem.loc, problem.msg)
-        for problem in parameter_problems(action.name, spec.parameters, action.parameters)
-    )
-    selection = spec.targets.model_dump(exclude_none=True) if spec.targets else None
-    out.extend(
-        bundle.problem(rule, problem.loc, problem.msg)
-        for problem in target_problems(action.name, action.kind, action.section(), selection)
-    )
-    return out
-
-
-def _check_recommendation(
-    bundle: ConfigBundle, rule: Defined[RuleSpec], known: Collection[str] | None
-) -> list[Problem]:
-    """A rule's recommendation must be defined in the files (or be ``known`` elsewhere)."""
-    name = rule.spec.recommendation
-    defined = {r.spec.name for r in bundle.recommendations} | set(known or ())
-    if name is None or name in defined:
-        return []
-    return [bundle.problem(rule, ("recommendation",), f"no recommendation named {name!r}")]
-
-
-def _guard_warnings(
-    bundle: ConfigBundle, rule: Defined[RuleSpec], action: ActionSpec | None
-) -> list[Problem]:
-    """Guards that can never apply: target guards on a rule whose runs address no target."""
-    guards = rule.spec.guards
-    if guards is None or rule.spec.targets is not None:
-        return []
-    if action is not None and action.needs_targets():
-        return []  # an error says the rule needs a target selection
-    unused = [
-        name
-        for name, on in (
-            ("max_targets", guards.max_targets is not None),
-            ("max_targets_per_window", guards.max_targets_per_window is not None),
-            ("target_cooldown_seconds", guards.target_cooldown_seconds > 0),
-        )
-        if on
-    ]
-    return [
-        bundle.problem(
-            rule,
-            ("guards", name),
-            "has no effect: the rule selects no targets (add targets: to the rule)",
-        )
-        for name in unused
-    ]
-
-
-def _check_action(bundle: ConfigBundle, item: Defined[ActionSpec]) -> list[Problem]:
-    out = []
-    for i, element in enumerate(item.spec.argv):
-        try:
-            templating.check_syntax(element)
-        except templating.TemplateFailed as exc:
-            out.append(bundle.problem(item, ("argv", i), str(exc)))
-    if item.spec.ansible is not None:
-        # The worker resolves playbooks under the config directory; say now if it is missing.
-        try:
-            resolve_playbook(bundle.root, Path(item.spec.ansible.playbook))
-        except (OSError, ValueError) as exc:
-            out.append(bundle.problem(item, ("ansible", "playbook"), f"not usable: {exc}"))
-    return out
-
-
 def validate(
     bundle: ConfigBundle,
     *,
@@ -471,13 +355,13 @@ def validate(
     for name, spec in (known_actions or {}).items():
         actions.setdefault(name, spec)
     for item in bundle.actions:
-        report.errors += _check_action(bundle, item)
+        report.errors += configrules.check_action(bundle, item)
     for rule in bundle.rules:
         action = actions.get(rule.spec.action) if rule.spec.action else None
-        report.errors += _check_rule(bundle, rule, action)
-        report.errors += _check_recommendation(bundle, rule, known_recommendations)
-        report.warnings += _label_warnings(bundle, rule)
-        report.warnings += _guard_warnings(bundle, rule, action)
+        report.errors += configrules.check_rule(bundle, rule, action)
+        report.errors += configrules.check_recommendation(bundle, rule, known_recommendations)
+        report.warnings += configrules.label_warnings(bundle, rule)
+        report.warnings += configrules.guard_warnings(bundle, rule, action)
         if not rule.spec.matchers:
             report.warnings.append(
                 bundle.problem(rule, ("matchers",), "no matchers: the rule matches every alert")
