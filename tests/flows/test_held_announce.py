@@ -6,11 +6,12 @@ the usual announcement. Both backends."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.config import Settings
@@ -256,3 +257,33 @@ def test_a_new_episode_not_held_back_pages_again(world: World) -> None:
     assert len(again) == 1, [(i.id, i.status) for i in found]
     assert [(r, st) for r, st, _ in world.notes(again[0])] == [("all", "sent"), (None, "sent")]
     assert world.hooks() == 2
+
+
+def test_one_query_per_pass_finds_what_is_held_back(world: World) -> None:
+    """Whatever the number of incidents and alerts, one statement reads the decisions."""
+    _silence(world, 'team="db"', "db team on it")
+    world.send(
+        T0,
+        *[
+            incoming_alert(f"a{i}-{j}", alertname=f"Name{i}", instance=f"h{j}", team="db")
+            for i in range(12)
+            for j in range(5)
+        ],
+        incoming_alert("free", alertname="Name0", instance="h9"),
+    )
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(world.engine, "before_cursor_execute", seen)
+    try:
+        with world.session_factory.begin() as s:
+            announced = announce.announce(s, settings=world.settings, now=T0)
+    finally:
+        event.remove(world.engine, "before_cursor_execute", seen)
+    assert len(announced) == 12
+    assert len([x for x in statements if "alert_decisions" in x]) == 1
+    with world.session_factory() as s:
+        by_status = Counter(n.status for n in records.search(s))
+    assert by_status == {"suppressed": 11, "pending": 1}  # Name0 has an alert not silenced
