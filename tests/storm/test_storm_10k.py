@@ -87,6 +87,14 @@ def expected_kinds(s: dict[str, Any], days: float) -> list[str]:
     return [kind for kind, wanted in rules if wanted] if n >= 5 else []
 
 
+def _held_by(reason: str | None) -> str:
+    """What an incident's suppressed announcement says held its alerts back."""
+    for kind in ("silenced", "inhibited", "held back"):
+        if (reason or "").startswith(f"every alert of the incident is {kind}"):
+            return kind
+    return f"unexpected: {reason}"
+
+
 def _setup(app: FastAPI, api: Api, tmp_path: Path, t0: datetime) -> None:
     for name, route in (("all", {}), ("pager", {"min_severity": "critical"})):
         made = api.post("/api/v1/channels", json={"name": name, "url_env": f"STORM_{name.upper()}"})
@@ -210,17 +218,25 @@ def test_a_recorded_storm_of_ten_thousand_alerts(
             .order_by(Alert.fingerprint)
         ).all()
         assert list(flapped) == truth["flapping_alerts"]
-        # Notifications: every incident to "all", critical ones to "pager", the rest held back.
+        # Notifications: an incident whose every alert was silenced or inhibited pages no one
+        # (one suppressed record, no route's); every other one to "all", critical ones to
+        # "pager", the rest suppressed by the pager route's minimum severity.
         notes = Counter(
             (route, status)
             for route, status in s.execute(select(Notification.route, Notification.status))
+        )
+        held = Counter(
+            _held_by(reason)
+            for reason in s.scalars(select(Notification.reason).where(Notification.route.is_(None)))
         )
     expected = truth["notifications"]
     assert notes == {
         ("all", "sent"): expected["sent_all"],
         ("pager", "sent"): expected["sent_pager"],
         ("pager", "suppressed"): expected["suppressed"],
+        (None, "suppressed"): sum(expected["held"].values()),
     }
+    assert held == {k: n for k, n in expected["held"].items() if n}
     hooks = Counter(r.path for r in receiver.requests)
     assert hooks == {"/all": expected["sent_all"], "/pager": expected["sent_pager"]}
 

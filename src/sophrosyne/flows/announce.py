@@ -5,10 +5,14 @@ policy; escalation stops once the incident is acknowledged or resolved.
 Done by the worker, not on the ingest path: grouping stays cheap, and an incident opened by
 hand or through the API is announced the same way.
 
-An incident whose alerts are all in an open maintenance window pages no one: its
-announcement is recorded as one suppressed notification naming the window, and no
-escalation starts (the people doing the maintenance already know). One alert outside every
-window is enough for the usual announcement.
+An incident whose every alert is held back pages no one: its announcement is recorded as one
+suppressed notification saying what held the alerts (the silence, the inhibiting alert, the
+maintenance window; how many of each when they differ), and no escalation starts. An alert is
+held back when its current episode was silenced or inhibited on ingest (the recorded
+decision, see ``flows.heldback``), or when it is in a maintenance window open now (the people
+doing the maintenance already know). A silence or an inhibition exists to stop paging; the
+alerts are still stored, grouped and recorded. One alert not held back is enough for the
+usual announcement. Working this out costs one query per pass, not one per incident.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sophrosyne.domains.notifications import escalation
 from sophrosyne.domains.notifications.messages import Subject
 from sophrosyne.domains.notifications.records import SUPPRESSED, Intent, record, route
 from sophrosyne.domains.rules.service import inventory
-from sophrosyne.flows.maintenance import all_in_maintenance
+from sophrosyne.flows.heldback import held_back
 from sophrosyne.logging import get_logger
 
 log = get_logger(__name__)
@@ -70,11 +74,11 @@ def announce(session: Session, *, settings: Settings, now: datetime) -> list[int
     windows: list[CompiledWindow] = []
     if fresh and maintenance.list_all(session):
         windows = maintenance.compile_all(session, inventory(session), now=now)
+    held = held_back(session, [i.id for i in fresh], windows, now)
     for incident in fresh:
         subject = subject_of(session, incident)
-        held = _in_maintenance(session, incident, windows, now) if windows else None
-        if held is not None:
-            reason = f"every alert of the incident is in maintenance window {held.name!r}"
+        reason = held.get(incident.id)
+        if reason is not None:
             record(
                 session,
                 subject,
@@ -83,7 +87,7 @@ def announce(session: Session, *, settings: Settings, now: datetime) -> list[int
                 now=now,
             )
             incident.announced_at = now
-            log.info("incident.announcement_suppressed", incident_id=incident.id, window=held.name)
+            log.info("incident.announcement_suppressed", incident_id=incident.id, reason=reason)
             continue
         route(session, subject, event="triggered", public_url=settings.public_url, now=now)
         if settings.escalation_policy and incident.status == "triggered":
@@ -93,19 +97,6 @@ def announce(session: Session, *, settings: Settings, now: datetime) -> list[int
                 log.exception("incident.escalation_not_started", incident_id=incident.id)
         incident.announced_at = now
     return [i.id for i in fresh]
-
-
-def _in_maintenance(
-    session: Session, incident: Incident, windows: list[CompiledWindow], now: datetime
-) -> CompiledWindow | None:
-    labels = session.scalars(
-        select(Alert.labels)
-        .join(IncidentAlert, IncidentAlert.alert_id == Alert.id)
-        .where(IncidentAlert.incident_id == incident.id)
-    )
-    return all_in_maintenance(
-        windows, [{str(k): str(v) for k, v in x.items()} for x in labels], now
-    )
 
 
 def acknowledged(engine: Engine) -> escalation.IsAcknowledged:

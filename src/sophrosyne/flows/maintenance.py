@@ -1,6 +1,6 @@
 """Maintenance windows beyond the ingest path: the worker starts no automatic run on a target
 inside an open window, and an incident whose alerts are all in maintenance is announced as
-suppressed (recorded, with the window) instead of paging anyone.
+suppressed (recorded, with the window) instead of paging anyone (``flows.heldback``).
 
 Automatic runs already queued when a window opens stay queued, held, if they are on a target
 in scope or their alert is in scope: the claim passes over them (``runs.claim(held=…,
@@ -12,7 +12,6 @@ held: the person doing the maintenance may need them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -101,20 +100,3 @@ def record_held(session: Session, rules: RuleCache, *, now: datetime) -> list[in
     if noted:
         log.info("maintenance.runs_held", runs=noted)
     return noted
-
-
-def all_in_maintenance(
-    windows: Sequence[CompiledWindow], labels: Sequence[dict[str, str]], now: datetime
-) -> CompiledWindow | None:
-    """The window of the first alert if every alert (``labels`` each) is in an open window,
-    else None (and None for no alerts)."""
-    first: CompiledWindow | None = None
-    open_windows = open_at(windows, now)
-    if not open_windows:
-        return None
-    for alert in labels:
-        hit = covering(open_windows, alert)
-        if hit is None:
-            return None
-        first = first or hit[0]
-    return first
