@@ -114,6 +114,7 @@ def test_admin_creates_edits_and_runs_an_action_with_the_form(
     assert stored["argv"] == ["/bin/echo", "hello", "{{ params.who }}"]
     [created] = _audit(session_factory, "action.created", "greet")
     assert created.actor == "user:root" and created.detail["argv"][1] == "hello"
+    assert created.detail["via"] == "web" and created.detail["description"] == "Say hello"
 
     page = root.get("/actions/greet?done=action_saved")
     assert "Action saved." in page.text
@@ -249,6 +250,10 @@ def test_delete_is_refused_while_a_rule_uses_the_action(
     assert len(_audit(session_factory, "rule.deleted", "restart-down")) == 1
     [entry] = _audit(session_factory, "action.deleted", "restart")
     assert entry.actor == "user:root" and entry.detail["name"] == "restart"
+    assert entry.detail["via"] == "web"
+    # The action was made through the API: the same flow, which says so.
+    [made] = _audit(session_factory, "action.created", "restart")
+    assert made.actor == "token:writer" and made.detail["via"] == "api"
 
 
 def test_rules_pages_list_show_and_edit_rules(

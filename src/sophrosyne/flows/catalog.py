@@ -4,7 +4,8 @@ read-only: the service refuses with 409), each change recorded in the audit log.
 
 The pages take a definition typed as YAML; ``read_definition`` validates it with the same
 pydantic schema as the API and the config files, and names each wrong field with its line.
-The edge owns the transaction and passes its session; nothing here commits.
+Each audit entry says ``via`` (``api`` or ``web``). The edge owns the transaction and passes
+its session; nothing here commits.
 """
 
 from __future__ import annotations
@@ -34,16 +35,24 @@ DEFINITION = "definition"
 
 
 def _audit(
-    session: Session, actor: str, event: str, name: str, spec: BaseModel, *, now: datetime
+    session: Session,
+    actor: str,
+    event: str,
+    name: str,
+    spec: BaseModel,
+    *,
+    now: datetime,
+    via: str,
 ) -> None:
-    """``event`` is ``<object type>.<verb>``, e.g. ``action.created``."""
+    """``event`` is ``<object type>.<verb>``, e.g. ``action.created``; ``via`` is ``api`` or
+    ``web``."""
     audit.record(
         session,
         actor=actor,
         action=event,
         object_type=event.partition(".")[0],
         object_id=name,
-        detail=spec.model_dump(mode="json"),
+        detail={**spec.model_dump(mode="json"), "via": via},
         now=now,
     )
 
@@ -51,26 +60,30 @@ def _audit(
 # --- actions --------------------------------------------------------------------------------
 
 
-def create_action(session: Session, spec: ActionSpec, *, actor: str, now: datetime) -> Action:
+def create_action(
+    session: Session, spec: ActionSpec, *, actor: str, now: datetime, via: str = "api"
+) -> Action:
     action = actions.create(session, spec, now=now)
-    _audit(session, actor, "action.created", spec.name, spec, now=now)
+    _audit(session, actor, "action.created", spec.name, spec, now=now, via=via)
     return action
 
 
 def update_action(
-    session: Session, name: str, spec: ActionSpec, *, actor: str, now: datetime
+    session: Session, name: str, spec: ActionSpec, *, actor: str, now: datetime, via: str = "api"
 ) -> Action:
     """Replace the definition; 409 for a file-managed action or a different name."""
     action = actions.update(session, name, spec, now=now)
-    _audit(session, actor, "action.updated", name, spec, now=now)
+    _audit(session, actor, "action.updated", name, spec, now=now, via=via)
     return action
 
 
-def delete_action(session: Session, name: str, *, actor: str, now: datetime) -> None:
+def delete_action(
+    session: Session, name: str, *, actor: str, now: datetime, via: str = "api"
+) -> None:
     """409 while rules use it or when a file manages it. Past runs keep their record."""
     spec = actions.to_spec(actions.get_by_name(session, name))
     actions.delete(session, name)
-    _audit(session, actor, "action.deleted", name, spec, now=now)
+    _audit(session, actor, "action.deleted", name, spec, now=now, via=via)
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -82,22 +95,28 @@ def rule_spec(session: Session, rule: Rule) -> RuleSpec:
     return RuleSpec.model_validate(current.model_dump(include=set(RuleSpec.model_fields)))
 
 
-def create_rule(session: Session, spec: RuleSpec, *, actor: str, now: datetime) -> Rule:
+def create_rule(
+    session: Session, spec: RuleSpec, *, actor: str, now: datetime, via: str = "api"
+) -> Rule:
     rule = rules.create(session, spec, now=now)
-    _audit(session, actor, "rule.created", spec.name, spec, now=now)
+    _audit(session, actor, "rule.created", spec.name, spec, now=now, via=via)
     return rule
 
 
-def update_rule(session: Session, name: str, spec: RuleSpec, *, actor: str, now: datetime) -> Rule:
+def update_rule(
+    session: Session, name: str, spec: RuleSpec, *, actor: str, now: datetime, via: str = "api"
+) -> Rule:
     rule = rules.update(session, name, spec, now=now)
-    _audit(session, actor, "rule.updated", name, spec, now=now)
+    _audit(session, actor, "rule.updated", name, spec, now=now, via=via)
     return rule
 
 
-def delete_rule(session: Session, name: str, *, actor: str, now: datetime) -> None:
+def delete_rule(
+    session: Session, name: str, *, actor: str, now: datetime, via: str = "api"
+) -> None:
     spec = rule_spec(session, rules.get_by_name(session, name))
     rules.delete(session, name)
-    _audit(session, actor, "rule.deleted", name, spec, now=now)
+    _audit(session, actor, "rule.deleted", name, spec, now=now, via=via)
 
 
 # --- a definition typed as YAML -------------------------------------------------------------

@@ -199,7 +199,7 @@ def _save(
             own = {"name": target, "description": fields.description.strip()}
             spec = catalog.read_definition(kind.model, own, fields.definition)
             with state.transaction() as session:
-                kind.save(session, spec, name, actor=principal.actor, now=utcnow())
+                kind.save(session, spec, name, actor=principal.actor, now=utcnow(), via="web")
     except ValidationFailed as exc:
         return _form_page(request, kind, _placed(form, exc), name=name, status=422)
     except ReadOnly:
@@ -222,7 +222,7 @@ def _delete_page(request: Request, state: State, kind: Kind, name: str) -> Respo
 def _delete(state: State, principal: Principal, kind: Kind, name: str) -> Response:
     """409 (a page saying why) while rules use the action or a file manages it."""
     with state.transaction() as session:
-        kind.delete(session, name, actor=principal.actor, now=utcnow())
+        kind.delete(session, name, actor=principal.actor, now=utcnow(), via="web")
     return see_other(f"{kind.base}?done={kind.word}_deleted")
 
 
