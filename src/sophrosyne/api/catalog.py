@@ -1,13 +1,12 @@
 """The catalog: actions and the rules that trigger them. Every change is audited in its own
-transaction. Objects loaded from config files (``managed_by: file``) are read-only here: changing
-them answers 409."""
+transaction, through ``flows.catalog`` as the pages do. Objects loaded from config files
+(``managed_by: file``) are read-only here: changing them answers 409."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response, status
-from sqlalchemy.orm import Session
 
 from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
@@ -15,9 +14,9 @@ from sophrosyne.api.state import utcnow
 from sophrosyne.domains.accounts.service import Principal
 from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.schemas import ActionOut, ActionSpec
-from sophrosyne.domains.audit import service as audit
 from sophrosyne.domains.rules import service as rules
 from sophrosyne.domains.rules.schemas import RuleOut, RuleSpec
+from sophrosyne.flows import catalog
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No object of that name"}}
 _CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -29,21 +28,6 @@ _INVALID: dict[int | str, dict[str, Any]] = {
 
 actions_router = APIRouter(prefix="/actions", tags=["actions"], responses=ERROR_RESPONSES)
 rules_router = APIRouter(prefix="/rules", tags=["rules"], responses=ERROR_RESPONSES)
-
-
-def _audit(
-    session: Session, principal: Principal, event: str, name: str, spec: ActionSpec | RuleSpec
-) -> None:
-    """``event`` is ``<object type>.<verb>``, e.g. ``action.created``."""
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=event,
-        object_type=event.partition(".")[0],
-        object_id=name,
-        detail=spec.model_dump(mode="json"),
-        now=utcnow(),
-    )
 
 
 # --- actions --------------------------------------------------------------------------------
@@ -80,8 +64,7 @@ def create_action(
     """Argv elements are templates over ``params.NAME`` only; each renders to exactly one
     argument and the command runs without a shell. Needs scope ``write``."""
     with state.transaction() as session:
-        action = actions.create(session, spec, now=utcnow())
-        _audit(session, principal, "action.created", spec.name, spec)
+        action = catalog.create_action(session, spec, actor=principal.actor, now=utcnow())
         return ActionOut.model_validate(action)
 
 
@@ -99,8 +82,7 @@ def update_action(
 ) -> ActionOut:
     """The body's ``name`` must equal the path's (actions are not renamed). Needs ``write``."""
     with state.transaction() as session:
-        action = actions.update(session, name, spec, now=utcnow())
-        _audit(session, principal, "action.updated", name, spec)
+        action = catalog.update_action(session, name, spec, actor=principal.actor, now=utcnow())
         return ActionOut.model_validate(action)
 
 
@@ -116,9 +98,7 @@ def delete_action(
 ) -> Response:
     """Refused (409) while rules use it. Past runs keep their record. Needs scope ``write``."""
     with state.transaction() as session:
-        spec = actions.to_spec(actions.get_by_name(session, name))
-        actions.delete(session, name)
-        _audit(session, principal, "action.deleted", name, spec)
+        catalog.delete_action(session, name, actor=principal.actor, now=utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -157,8 +137,7 @@ def create_rule(
     ``parameters`` are templates over ``labels``, ``annotations`` and ``alert``.
     Needs scope ``write``."""
     with state.transaction() as session:
-        rule = rules.create(session, spec, now=utcnow())
-        _audit(session, principal, "rule.created", spec.name, spec)
+        rule = catalog.create_rule(session, spec, actor=principal.actor, now=utcnow())
         return rules.to_out(session, rule)
 
 
@@ -173,8 +152,7 @@ def update_rule(
 ) -> RuleOut:
     """The body's ``name`` must equal the path's (rules are not renamed). Needs ``write``."""
     with state.transaction() as session:
-        rule = rules.update(session, name, spec, now=utcnow())
-        _audit(session, principal, "rule.updated", name, spec)
+        rule = catalog.update_rule(session, name, spec, actor=principal.actor, now=utcnow())
         return rules.to_out(session, rule)
 
 
@@ -190,8 +168,5 @@ def delete_rule(
 ) -> Response:
     """Needs scope ``write``."""
     with state.transaction() as session:
-        current = rules.to_out(session, rules.get_by_name(session, name))
-        spec = RuleSpec.model_validate(current.model_dump(include=set(RuleSpec.model_fields)))
-        rules.delete(session, name)
-        _audit(session, principal, "rule.deleted", name, spec)
+        catalog.delete_rule(session, name, actor=principal.actor, now=utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,9 +1,11 @@
-"""The catalog of actions, and running one by hand through a form generated from its typed
-parameters (the same flow as ``POST /api/v1/actions/{name}/runs``)."""
+"""The catalog of actions: the list, one action with who may run and approve it and how its
+recent runs ended, and running one by hand through a form generated from its typed parameters
+(the same flow as ``POST /api/v1/actions/{name}/runs``). Creating and editing: ``web.catalog``."""
 
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +20,8 @@ from sophrosyne.domains.actions import service as actions
 from sophrosyne.domains.actions.kinds import needs_targets
 from sophrosyne.domains.actions.models import Action
 from sophrosyne.domains.alerts import service as alerts
+from sophrosyne.domains.rules import service as rules
+from sophrosyne.domains.runs import recent
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.domains.targets import service as targets
@@ -28,6 +32,9 @@ from sophrosyne.web.guard import PageRoute, page, see_other
 from sophrosyne.web.render import pages_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+#: The window of the success rate on an action's page.
+OUTCOME_DAYS = 30
 
 
 @router.get("/actions")
@@ -90,6 +97,13 @@ def _render_action(
             "targets_error": errors.get(forms.TARGETS_ERROR, ""),
             "alert_id": alert_id,
             "recent": runs.search(session, action=action.name, limit=10),
+            "outcomes": recent.action_outcomes(
+                session, action.id, since=utcnow() - timedelta(days=OUTCOME_DAYS)
+            ),
+            "outcome_days": OUTCOME_DAYS,
+            "approval": action.spec.get("approval") or {},
+            "runners": action.spec.get("runners"),
+            "used_by": [r.name for r in rules.list_all(session) if r.action_id == action.id],
         },
         status_code=status_code,
     )

@@ -1,9 +1,10 @@
-"""The dashboard, and alerts: the list with filters and keyset paging, and one alert with
+"""The dashboard, and alerts: the list with filters (status, severity, source, label
+matchers, a period of first or last seen, typed as UTC) and keyset paging, and one alert with
 its story (labels, annotations, history, why rules did or did not act, runs, past fixes)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -25,6 +26,8 @@ from sophrosyne.domains.rules.matching import Matcher, MatcherSyntaxError, parse
 from sophrosyne.domains.runs import service as runs
 from sophrosyne.domains.runs.states import RunState
 from sophrosyne.domains.tasks import service as tasks
+from sophrosyne.errors import ValidationFailed
+from sophrosyne.web.edits import local_time
 from sophrosyne.web.guard import PageRoute, page
 from sophrosyne.web.render import pages_of
 
@@ -120,6 +123,22 @@ def _matchers(texts: list[str]) -> tuple[tuple[Matcher, ...], str]:
     return tuple(parsed), ""
 
 
+def _period(since: str, until: str) -> tuple[datetime | None, datetime | None, dict[str, str]]:
+    """The time filter's bounds, read as UTC; a bad value is an error under its field."""
+    errors: dict[str, str] = {}
+    bounds: list[datetime | None] = []
+    for field, text in (("since", since), ("until", until)):
+        try:
+            bounds.append(local_time(text, field))
+        except ValidationFailed as exc:
+            errors[field] = exc.errors[0].msg
+            bounds.append(None)
+    start, end = bounds
+    if start is not None and end is not None and end <= start:
+        errors["until"] = "must be later than From"
+    return start, end, errors
+
+
 @router.get("/alerts")
 def alert_list(
     *,
@@ -130,39 +149,50 @@ def alert_list(
     severity: str = "",
     source: str = "",
     matcher: Annotated[str, Query(description="Matchers separated by commas")] = "",
+    since: Annotated[str, Query(max_length=40, description="From (UTC), inclusive")] = "",
+    until: Annotated[str, Query(max_length=40, description="Until (UTC), exclusive")] = "",
+    seen: Literal["last_seen", "first_seen"] = "last_seen",
     before_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     parsed, matcher_error = _matchers(split_matchers(matcher))
+    start, end, time_errors = _period(since, until)
     items = []
-    if not matcher_error:
+    if not matcher_error and not time_errors:
         flt = alerts.AlertFilter(
             status=status or None,
             severity=severity or None,
             source=source or None,
             matchers=parsed,
+            since=start,
+            until=end,
+            time_field=seen,
         )
         with state.reading() as session:
             items = alerts.search(session, flt, limit=PAGE_SIZE, before_id=before_id)
+    filters = {
+        "status": status,
+        "severity": severity,
+        "source": source,
+        "matcher": matcher,
+        "since": since.strip(),
+        "until": until.strip(),
+        "seen": seen if (since.strip() or until.strip()) else "",
+    }
     next_url = ""
     if len(items) == PAGE_SIZE:
-        query = {"status": status, "severity": severity, "source": source, "matcher": matcher}
-        kept = {k: v for k, v in query.items() if v}
+        kept = {k: v for k, v in filters.items() if v}
         next_url = "/alerts?" + urlencode({**kept, "before_id": items[-1].id})
     return pages_of(request).render(
         request,
         "alerts.html",
         {
             "items": items,
-            "filters": {
-                "status": status,
-                "severity": severity,
-                "source": source,
-                "matcher": matcher,
-            },
+            "filters": {**filters, "seen": seen},
             "matcher_error": matcher_error,
+            "time_errors": time_errors,
             "next_url": next_url,
         },
-        status_code=422 if matcher_error else 200,
+        status_code=422 if matcher_error or time_errors else 200,
     )
 
 

@@ -62,6 +62,10 @@ FLASHES = {
     "article_saved": "Article saved.",
     "maintenance_created": "Maintenance window created.",
     "maintenance_ended": "Maintenance window ended.",
+    "action_saved": "Action saved.",
+    "action_deleted": "Action deleted.",
+    "rule_saved": "Rule saved.",
+    "rule_deleted": "Rule deleted.",
 }
 
 

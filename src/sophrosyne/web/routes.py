@@ -9,6 +9,7 @@ from sophrosyne.web import (
     alerts,
     auditlog,
     auth,
+    catalog,
     confirmations,
     fatigue,
     incidents,
@@ -16,6 +17,7 @@ from sophrosyne.web import (
     maintenance,
     people,
     reports,
+    rules,
     runs,
     settings,
     silences,
@@ -28,7 +30,9 @@ from sophrosyne.web.render import STATIC_PREFIX, Pages, make_environment, static
 PAGE_MODULES = (
     auth,
     alerts,
+    catalog,  # before actions and rules: /actions/new is not the action named "new"
     actions,
+    rules,
     runs,
     confirmations,
     incidents,

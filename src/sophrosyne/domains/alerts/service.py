@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -274,6 +274,8 @@ class AlertFilter:
     since: datetime | None = None
     until: datetime | None = None
     matchers: tuple[Matcher, ...] = ()
+    #: Which time ``since`` and ``until`` bound: when the alert was last or first seen.
+    time_field: Literal["last_seen", "first_seen"] = "last_seen"
 
 
 def search(
@@ -290,10 +292,11 @@ def search(
         stmt = stmt.where(Alert.source == flt.source)
     if flt.fingerprint:
         stmt = stmt.where(Alert.fingerprint == flt.fingerprint)
+    seen = Alert.first_seen_at if flt.time_field == "first_seen" else Alert.last_seen_at
     if flt.since:
-        stmt = stmt.where(Alert.last_seen_at >= flt.since)
+        stmt = stmt.where(seen >= flt.since)
     if flt.until:
-        stmt = stmt.where(Alert.last_seen_at < flt.until)
+        stmt = stmt.where(seen < flt.until)
     if not flt.matchers:
         if before_id is not None:
             stmt = stmt.where(Alert.id < before_id)

@@ -1,5 +1,6 @@
-"""Runs within windows of time, read in bulk for the guards of one batch: when a rule last
-ran for an alert, how many runs a rule or action created lately, which targets a rule touched.
+"""Runs within windows of time: read in bulk for the guards of one batch (when a rule last
+ran for an alert, how many runs a rule or action created lately, which targets a rule touched),
+and how an action's recent runs ended, for its page.
 
 A rule's own guards count in ``guarded_runs``, which holds the runs of rules that have such
 guards: they count the runs made while the guard was set.
@@ -8,6 +9,7 @@ guards: they count the runs made while the guard was set.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -91,3 +93,47 @@ def touched_targets(session: Session, since: dict[int, datetime]) -> dict[int, d
         if rule is not None:
             out.setdefault(int(rule), {})[target] = at
     return out
+
+
+#: The states that say how a run that ran ended; the success rate is over these only (a run
+#: cancelled, rejected or expired before it ran says nothing about the action).
+ENDED = (RunState.SUCCEEDED, RunState.FAILED, RunState.TIMED_OUT, RunState.INTERRUPTED)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """How an action's runs created within a window ended, counted per state."""
+
+    by_state: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def succeeded(self) -> int:
+        return self.by_state.get(RunState.SUCCEEDED, 0)
+
+    @property
+    def ended(self) -> int:
+        return sum(self.by_state.get(s, 0) for s in ENDED)
+
+    @property
+    def failed(self) -> int:
+        """Ended without success: failed, timed out or interrupted."""
+        return self.ended - self.succeeded
+
+    @property
+    def success_rate(self) -> float | None:
+        """Succeeded among the runs that ended; None when none did."""
+        return self.succeeded / self.ended if self.ended else None
+
+
+def action_outcomes(session: Session, action_id: int, *, since: datetime) -> Outcomes:
+    """The runs of one action created at or after ``since``, counted per state in SQL."""
+    rows = session.execute(
+        select(Run.state, func.count())
+        .where(Run.action_id == action_id, Run.created_at >= since)
+        .group_by(Run.state)
+    )
+    return Outcomes({str(state): int(n) for state, n in rows})
