@@ -221,3 +221,17 @@ def test_generic_alert_refuses_unknown_fields_and_empty_fingerprint() -> None:
         GenericAlert.model_validate({"labels": {"a": "b"}, "fingerprint": ""})
     with pytest.raises(ValidationError):
         GenericAlert.model_validate({"labels": {"": "b"}})
+
+
+@pytest.mark.parametrize("model", [ActionSpec, RuleSpec])
+def test_new_is_not_a_catalog_name(model: type[ActionSpec] | type[RuleSpec]) -> None:
+    """``/actions/new`` and ``/rules/new`` are the create forms: an object may not take it."""
+    fields: dict[str, object] = {"name": "new", "argv": ["true"]}
+    if model is RuleSpec:
+        fields = {"name": "new", "matchers": ['alertname="X"'], "action": "a"}
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(fields)
+    [error] = caught.value.errors()
+    assert error["loc"] == ("name",) and "reserved" in error["msg"]
+    renamed = {**fields, "name": "newer"}
+    assert model.model_validate(renamed).name == "newer"

@@ -6,7 +6,14 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from sophrosyne import templating
 from sophrosyne.domains.actions.kinds import (
@@ -21,8 +28,23 @@ from sophrosyne.domains.actions.kinds import (
 from sophrosyne.domains.actions.render import authority_end
 from sophrosyne.domains.guards.schemas import RateLimit
 
-#: Names are short enough that derived strings ("rule:<name>") fit their columns.
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$")]
+#: Names the pages use as paths beside an object's own (``/actions/new``).
+RESERVED_NAMES = frozenset({"new"})
+
+
+def _not_reserved(name: str) -> str:
+    if name in RESERVED_NAMES:
+        raise ValueError(f"{name!r} is reserved (it is the address of the form that creates one)")
+    return name
+
+
+#: Names of actions and rules: short enough that derived strings ("rule:<name>") fit their
+#: columns, and never one of the pages' own words.
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$"),
+    AfterValidator(_not_reserved),
+]
 ParamName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,63}$")]
 ParamType = Literal["string", "int", "bool", "enum"]
 Risk = Literal["low", "medium", "high"]

@@ -15,11 +15,10 @@ from pydantic import (
 )
 
 from sophrosyne import templating
+from sophrosyne.domains.actions.schemas import Name
 from sophrosyne.domains.guards.schemas import RuleGuards
 from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matcher
 
-#: Names are short enough that derived strings ("rule:<name>") fit their columns.
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,119}$")]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
 Mode = Literal["auto", "confirm", "recommend"]
 TEMPLATE_ROOTS = frozenset({"labels", "annotations", "alert"})
