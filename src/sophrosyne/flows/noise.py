@@ -8,7 +8,7 @@ empty tuple is the whole check.
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -184,9 +184,16 @@ def inhibited(
             targeted.append((index, receipt, hits))
     if not targeted:
         return {}
-    everything = inhibitions.firing(session)
+    # Only the rules some alert of the batch matched, each with the alerts it may hold back;
+    # one query fetches their candidate sources, each checked once per rule here.
+    wanted: dict[int, tuple[CompiledInhibition, list[Mapping[str, str]]]] = {}
+    for _, receipt, hits in targeted:
+        for rule in hits:
+            wanted.setdefault(rule.position, (rule, []))[1].append(receipt.alert.labels)
+    candidates = inhibitions.candidate_sources(session, list(wanted.values()))
     sources = {
-        r.position: [f for f in everything if r.is_source(f.labels)] for r in rules.inhibitions
+        position: [f for f in candidates if rule.is_source(f.labels)]
+        for position, (rule, _) in wanted.items()
     }
     out: dict[int, tuple[CompiledInhibition, Firing]] = {}
     for index, receipt, hits in targeted:

@@ -3,10 +3,10 @@ and the firing alerts that may inhibit others."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
 from sophrosyne.domains.actions import service as actions
@@ -14,7 +14,7 @@ from sophrosyne.domains.alerts.models import Alert
 from sophrosyne.domains.inhibitions.evaluate import CompiledInhibition, Firing
 from sophrosyne.domains.inhibitions.models import InhibitRule
 from sophrosyne.domains.inhibitions.schemas import InhibitRuleOut, InhibitRuleSpec
-from sophrosyne.domains.rules.matching import parse_matchers
+from sophrosyne.domains.rules.matching import Matcher, parse_matchers
 
 
 def list_all(session: Session) -> list[InhibitRule]:
@@ -77,9 +77,56 @@ def replace(
     actions.bump_revision(session)
 
 
-def firing(session: Session) -> list[Firing]:
-    """Every firing alert (in this transaction, so a batch's own alerts count)."""
-    rows = session.execute(
-        select(Alert.id, Alert.fingerprint, Alert.labels).where(Alert.status == "firing")
-    )
+def candidate_sources(
+    session: Session,
+    wanted: Sequence[tuple[CompiledInhibition, Sequence[Mapping[str, str]]]],
+) -> list[Firing]:
+    """The firing alerts (in this transaction, so a batch's own alerts count) that may be a
+    source for ``wanted``, pairs of a rule and the labels of the alerts it may hold back: a
+    superset of those matching a rule's source side with the ``equal`` values of one of its
+    targets, for the caller to check in Python. One query for all the rules, in id order.
+
+    Narrowed in SQL by one equality matcher with a non-empty value of each rule (``alertname``
+    if it has one; only such a matcher is decided exactly by a JSON label lookup: regexes,
+    ``!=`` and ``=""`` also match alerts without the label), so a rule without one needs every
+    firing alert; and by the values the targets have of the ``equal`` labels all the rules
+    share. The statement's shape depends only on label names, so SQLAlchemy compiles it once.
+    """
+    if not wanted:
+        return []
+    stmt = select(Alert.id, Alert.fingerprint, Alert.labels).where(Alert.status == "firing")
+    keys: dict[str, set[str]] = {}
+    for rule, _ in wanted:
+        key = _key(rule)
+        if key is None:
+            keys.clear()
+            break
+        keys.setdefault(key.name, set()).add(key.value)
+    if keys:
+        stmt = stmt.where(or_(*(_label(n).in_(sorted(v)) for n, v in sorted(keys.items()))))
+    shared = set.intersection(*(set(rule.equal) for rule, _ in wanted))
+    for name in sorted(shared):
+        stmt = stmt.where(_one_of(name, {t.get(name, "") for _, ts in wanted for t in ts}))
+    rows = session.execute(stmt.order_by(Alert.id))
     return [Firing(id=i, fingerprint=fp, labels=labels) for i, fp, labels in rows]
+
+
+def _key(rule: CompiledInhibition) -> Matcher | None:
+    """The source matcher the candidate query narrows ``rule`` by, if it has one."""
+    usable = [m for m in rule.source if m.op == "=" and m.value != ""]
+    return next((m for m in usable if m.name == "alertname"), usable[0] if usable else None)
+
+
+def _one_of(name: str, values: set[str]) -> ColumnElement[bool]:
+    """Label ``name`` has one of ``values``, ``""`` standing for a missing label."""
+    present = sorted(v for v in values if v != "")
+    found: list[ColumnElement[bool]] = [_label(name).in_(present)] if present else []
+    if "" in values:
+        found += [_label(name).is_(None), _label(name) == ""]
+    return or_(*found)
+
+
+def _label(name: str) -> ColumnElement[str]:
+    """The value of label ``name`` of an alert, NULL when it has none."""
+    value: ColumnElement[str] = Alert.labels[name].as_string()  # ``labels`` is typed Any
+    return value
