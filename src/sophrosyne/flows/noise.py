@@ -24,7 +24,7 @@ from sophrosyne.domains.inhibitions.evaluate import CompiledInhibition, Firing, 
 from sophrosyne.domains.maintenance.active import CompiledWindow, covering, open_at
 from sophrosyne.domains.rules.evaluate import RuleSet
 from sophrosyne.domains.silences import service as silences
-from sophrosyne.domains.silences.active import CompiledSilence, first_silence
+from sophrosyne.domains.silences.active import CompiledSilence
 from sophrosyne.errors import Conflict
 from sophrosyne.logging import get_logger
 
@@ -43,7 +43,7 @@ def silenced(
     for index, receipt in enumerate(receipts):
         if receipt.alert.status != "firing":
             continue
-        silence = first_silence(rules.silences, receipt.alert.labels, now)
+        silence = rules.silence_index.first(receipt.alert.labels, now)
         if silence is not None:
             out[index] = silence
     return out

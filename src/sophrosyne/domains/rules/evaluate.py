@@ -14,7 +14,7 @@ from sophrosyne.domains.inhibitions.evaluate import CompiledInhibition
 from sophrosyne.domains.maintenance.active import CompiledWindow
 from sophrosyne.domains.rules.matching import Matcher, first_mismatch
 from sophrosyne.domains.rules.targeting import CompiledSelection, TargetView
-from sophrosyne.domains.silences.active import CompiledSilence
+from sophrosyne.domains.silences.active import CompiledSilence, SilenceIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,7 @@ class RuleSet:
         #: silence change bumps the catalog revision); whether one is active is checked per
         #: alert against the time. Empty: the ingest path does not look.
         self.silences = tuple(silences)
+        self.silence_index = SilenceIndex(self.silences)
         #: Maintenance windows that may still open (cached like silences: every change to a
         #: window or to the target inventory bumps the catalog revision). Empty: not looked at.
         self.maintenance = tuple(maintenance)
