@@ -177,6 +177,9 @@ def _signed(fired: Any) -> Any:
         select(
             Alert.source.label("source"),
             alertname.label("alertname"),
+            # The signature as a number (its lowest alert id): the figures below group, sort
+            # and join on it instead of on two strings.
+            func.min(Alert.id).over(partition_by=(Alert.source, alertname)).label("sig"),
             per_alert,
             *(Alert.labels[name].as_string().label(f"l_{name}") for name in score.CONTEXT_LABELS),
         )
@@ -188,11 +191,10 @@ def _signed(fired: Any) -> Any:
 def _medians(fired: Any, signed: Any) -> Any:
     """Median duration of the resolved firings per signature, with window functions (the
     middle row, or the mean of the two middle rows), the same SQL on both dialects."""
-    part = (signed.c.source, signed.c.alertname)
+    part = signed.c.sig
     ranked = (
         select(
-            signed.c.source,
-            signed.c.alertname,
+            signed.c.sig,
             fired.c.duration,
             func.row_number().over(partition_by=part, order_by=fired.c.duration).label("n"),
             func.count().over(partition_by=part).label("total"),
@@ -202,14 +204,14 @@ def _medians(fired: Any, signed: Any) -> Any:
         .subquery("ranked")
     )
     return (
-        select(ranked.c.source, ranked.c.alertname, func.avg(ranked.c.duration).label("median"))
+        select(ranked.c.sig, func.avg(ranked.c.duration).label("median"))
         .where(
             or_(
                 ranked.c.n == (ranked.c.total + 1) / 2,
                 ranked.c.n == (ranked.c.total + 2) / 2,
             )
         )
-        .group_by(ranked.c.source, ranked.c.alertname)
+        .group_by(ranked.c.sig)
         .subquery("medians")
     )
 
@@ -219,14 +221,14 @@ def _peaks(fired: Any, signed: Any) -> Any:
     (alert, slot) pairs are made distinct first, so each slot's count is a plain count."""
     pairs = select(fired.c.alert_id, fired.c.slot).distinct().subquery("pairs")
     per_slot = (
-        select(signed.c.source, signed.c.alertname, func.count().label("alerts"))
+        select(signed.c.sig, func.count().label("alerts"))
         .join_from(pairs, signed, signed.c.alert_id == pairs.c.alert_id)
-        .group_by(signed.c.source, signed.c.alertname, pairs.c.slot)
+        .group_by(signed.c.sig, pairs.c.slot)
         .subquery("per_slot")
     )
     return (
-        select(per_slot.c.source, per_slot.c.alertname, func.max(per_slot.c.alerts).label("peak"))
-        .group_by(per_slot.c.source, per_slot.c.alertname)
+        select(per_slot.c.sig, func.max(per_slot.c.alerts).label("peak"))
+        .group_by(per_slot.c.sig)
         .subquery("peaks")
     )
 
@@ -257,20 +259,15 @@ def _statement(session: Session, window: Window) -> Any:
             func.min(label).label(f"v_{name}"),
             func.max(label).label(f"w_{name}"),
         ]
-    sums = select(c.source, c.alertname, *columns).group_by(c.source, c.alertname).subquery("sums")
+    sums = (
+        select(c.sig, c.source, c.alertname, *columns)
+        .group_by(c.sig, c.source, c.alertname)
+        .subquery("sums")
+    )
     return (
         select(sums, medians.c.median, peaks.c.peak)
-        .join_from(
-            sums,
-            medians,
-            and_(medians.c.source == sums.c.source, medians.c.alertname == sums.c.alertname),
-            isouter=True,
-        )
-        .join(
-            peaks,
-            and_(peaks.c.source == sums.c.source, peaks.c.alertname == sums.c.alertname),
-            isouter=True,
-        )
+        .join_from(sums, medians, medians.c.sig == sums.c.sig, isouter=True)
+        .join(peaks, peaks.c.sig == sums.c.sig, isouter=True)
     )
 
 
