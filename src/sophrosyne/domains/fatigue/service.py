@@ -1,12 +1,21 @@
 """The fatigue report: the facts of every alert signature over a window, aggregated in SQL
-(three grouped queries, whatever the number of alerts; no event is loaded into Python), then
-scored by ``score``.
+(one statement, whatever the number of alerts; no event is loaded into Python), then scored
+by ``score``.
 
 A firing is an ``alert_events`` row to ``firing`` in the window. Per firing, in the database:
 its duration (to the ``resolved`` event of the same episode), the gap since the previous
 episode resolved, whether it was acted on (a run or task of that alert episode, or an incident
 holding the alert acknowledged at or after it started firing), and whether a decision marked
 that episode flapping, silenced or inhibited.
+
+How the statement is shaped, for speed (docs/performance.md, "Alert fatigue report"): the
+per-firing facts are a CTE computed once and read by every figure; what is looked up per
+firing (runs and tasks, acknowledgements, decisions) is pre-grouped and joined, not probed
+with correlated subqueries; firings are grouped per alert (an integer) before per signature,
+so distinct alerts are rows instead of ``count(distinct …)``; the labels are read from JSON
+once per alert; and signatures are numbered so the median and the peaks sort and join on an
+integer. Migration 0016's indexes let the window's firings and each episode's resolve be read
+from indexes alone.
 """
 
 from __future__ import annotations
