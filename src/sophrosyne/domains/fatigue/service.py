@@ -197,29 +197,25 @@ def _signed(fired: Any) -> Any:
     )
 
 
-def _medians(fired: Any, signed: Any) -> Any:
-    """Median duration of the resolved firings per signature, with window functions (the
-    middle row, or the mean of the two middle rows), the same SQL on both dialects."""
-    part = signed.c.sig
+def _medians(fired: Any, signed: Any, sums: Any) -> Any:
+    """Median duration of the resolved firings per signature, with a window function (the
+    middle row, or the mean of the two middle rows), the same SQL on both dialects. The
+    rows counted are the signature's ``resolved`` sum, so one sort numbers them."""
     ranked = (
         select(
             signed.c.sig,
             fired.c.duration,
-            func.row_number().over(partition_by=part, order_by=fired.c.duration).label("n"),
-            func.count().over(partition_by=part).label("total"),
+            func.row_number().over(partition_by=signed.c.sig, order_by=fired.c.duration).label("n"),
         )
         .join_from(fired, signed, signed.c.alert_id == fired.c.alert_id)
         .where(fired.c.duration.is_not(None))
         .subquery("ranked")
     )
+    total = sums.c.resolved
     return (
         select(ranked.c.sig, func.avg(ranked.c.duration).label("median"))
-        .where(
-            or_(
-                ranked.c.n == (ranked.c.total + 1) / 2,
-                ranked.c.n == (ranked.c.total + 2) / 2,
-            )
-        )
+        .join_from(ranked, sums, sums.c.sig == ranked.c.sig)
+        .where(or_(ranked.c.n == (total + 1) / 2, ranked.c.n == (total + 2) / 2))
         .group_by(ranked.c.sig)
         .subquery("medians")
     )
@@ -249,7 +245,6 @@ def _statement(session: Session, window: Window) -> Any:
     fired = _fired(session, window)
     signed = _signed(fired)
     c = signed.c
-    medians = _medians(fired, signed)
     peaks = _peaks(fired, signed)
     columns = [
         func.sum(c.firings).label("firings"),
@@ -271,8 +266,9 @@ def _statement(session: Session, window: Window) -> Any:
     sums = (
         select(c.sig, c.source, c.alertname, *columns)
         .group_by(c.sig, c.source, c.alertname)
-        .subquery("sums")
+        .cte("sums")
     )
+    medians = _medians(fired, signed, sums)
     return (
         select(sums, medians.c.median, peaks.c.peak)
         .join_from(sums, medians, medians.c.sig == sums.c.sig, isouter=True)
