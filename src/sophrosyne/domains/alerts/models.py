@@ -44,9 +44,15 @@ class AlertEvent(Base):
     """A state change of an alert: new, firing→resolved, resolved→firing (new episode)."""
 
     __tablename__ = "alert_events"
+    __table_args__ = (
+        # The firings of a window, and the resolve of an episode, from the index alone (the
+        # fatigue report); the second serves every lookup by alert (migration 0016).
+        Index("ix_alert_events_status_at", "to_status", "at", "alert_id", "episode"),
+        Index("ix_alert_events_alert_episode", "alert_id", "episode", "to_status", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
     episode: Mapped[int]
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))

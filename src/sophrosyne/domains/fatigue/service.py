@@ -1,12 +1,21 @@
 """The fatigue report: the facts of every alert signature over a window, aggregated in SQL
-(three grouped queries, whatever the number of alerts; no event is loaded into Python), then
-scored by ``score``.
+(one statement, whatever the number of alerts; no event is loaded into Python), then scored
+by ``score``.
 
 A firing is an ``alert_events`` row to ``firing`` in the window. Per firing, in the database:
 its duration (to the ``resolved`` event of the same episode), the gap since the previous
 episode resolved, whether it was acted on (a run or task of that alert episode, or an incident
 holding the alert acknowledged at or after it started firing), and whether a decision marked
 that episode flapping, silenced or inhibited.
+
+How the statement is shaped, for speed (docs/performance.md, "Alert fatigue report"): the
+per-firing facts are a CTE computed once and read by every figure; what is looked up per
+firing (runs and tasks, acknowledgements, decisions) is pre-grouped and joined, not probed
+with correlated subqueries; firings are grouped per alert (an integer) before per signature,
+so distinct alerts are rows instead of ``count(distinct …)``; the labels are read from JSON
+once per alert; and signatures are numbered so the median and the peaks sort and join on an
+integer. Migration 0016's indexes let the window's firings and each episode's resolve be read
+from indexes alone.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from sophrosyne.db.analytics import seconds_between, slot, without_jit
@@ -55,58 +64,70 @@ class Window:
         return (self.until - self.since).total_seconds() / 86400.0
 
 
-def _decided(outcome: str, fire: Any) -> Any:
-    return exists().where(
-        AlertDecision.alert_id == fire.alert_id,
-        AlertDecision.episode == fire.episode,
-        AlertDecision.outcome == outcome,
-    )
+HELD = ("flapping", "silenced", "inhibited")
 
 
 def _flag(condition: Any) -> Any:
     return case((condition, 1), else_=0)
 
 
-def _episodes(session: Session, window: Window) -> Any:
-    """One row per firing in the window, with what the aggregates need (a subquery)."""
+def _acted_on(window: Window) -> Any:
+    """The alert episodes with a run (created since the window began) or a task: one row
+    each, joined to the firings rather than probed once per firing."""
+    runs = select(Run.alert_id, Run.alert_episode).where(
+        Run.alert_id.is_not(None), Run.created_at >= window.since
+    )
+    tasks = select(Task.alert_id, Task.alert_episode).where(Task.alert_id.is_not(None))
+    return union(runs, tasks).subquery("acted_on")
+
+
+def _acknowledged() -> Any:
+    """Per alert, the latest acknowledgement of an incident holding it: a firing was acted
+    on by an acknowledgement when one came at or after it started, i.e. when the latest did."""
+    return (
+        select(IncidentAlert.alert_id, func.max(Incident.acknowledged_at).label("at"))
+        .join(Incident, Incident.id == IncidentAlert.incident_id)
+        .where(Incident.acknowledged_at.is_not(None))
+        .group_by(IncidentAlert.alert_id)
+        .subquery("acknowledged")
+    )
+
+
+def _held() -> Any:
+    """Per alert episode, whether a decision marked it flapping, silenced or inhibited (one
+    pass over the decisions instead of one probe per firing and outcome)."""
+    return (
+        select(
+            AlertDecision.alert_id,
+            AlertDecision.episode,
+            *(func.max(_flag(AlertDecision.outcome == outcome)).label(outcome) for outcome in HELD),
+        )
+        .where(AlertDecision.outcome.in_(HELD))
+        .group_by(AlertDecision.alert_id, AlertDecision.episode)
+        .subquery("held")
+    )
+
+
+def _fired(session: Session, window: Window) -> Any:
+    """One row per firing in the window with its per-episode facts, as a CTE: computed once
+    and read by every aggregate (the alert's labels are read per alert, in ``_signed``)."""
     fire = aliased(AlertEvent, name="fire")
     end = aliased(AlertEvent, name="fire_end")
     prev = aliased(AlertEvent, name="prev_end")
-    # Runs have no index by alert: their alert episodes since the window began are read once
-    # and joined (a hash join, or SQLite's automatic index), not probed per firing.
-    ran = (
-        select(Run.alert_id, Run.alert_episode)
-        .where(Run.alert_id.is_not(None), Run.created_at >= window.since)
-        .distinct()
-        .subquery("ran")
-    )
-    acted = or_(
-        ran.c.alert_id.is_not(None),
-        exists().where(Task.alert_id == fire.alert_id, Task.alert_episode == fire.episode),
-        exists()
-        .where(IncidentAlert.alert_id == fire.alert_id)
-        .where(IncidentAlert.incident_id == Incident.id)
-        .where(Incident.acknowledged_at.is_not(None), Incident.acknowledged_at >= fire.at),
-    )
-    columns = [
-        Alert.source.label("source"),
-        func.coalesce(Alert.labels["alertname"].as_string(), literal(score.NO_ALERTNAME)).label(
-            "alertname"
-        ),
-        fire.alert_id.label("alert_id"),
-        slot(session, fire.at, score.BURST_SECONDS).label("slot"),
-        seconds_between(session, end.at, fire.at).label("duration"),
-        seconds_between(session, fire.at, prev.at).label("gap"),
-        _flag(acted).label("acted"),
-        _flag(_decided("flapping", fire)).label("flapping"),
-        _flag(_decided("silenced", fire)).label("silenced"),
-        _flag(_decided("inhibited", fire)).label("inhibited"),
-        *(Alert.labels[name].as_string().label(f"l_{name}") for name in score.CONTEXT_LABELS),
-    ]
+    ran = _acted_on(window)
+    acked = _acknowledged()
+    held = _held()
+    acted = or_(ran.c.alert_id.is_not(None), acked.c.at >= fire.at)
     return (
-        select(*columns)
+        select(
+            fire.alert_id.label("alert_id"),
+            slot(session, fire.at, score.BURST_SECONDS).label("slot"),
+            seconds_between(session, end.at, fire.at).label("duration"),
+            seconds_between(session, fire.at, prev.at).label("gap"),
+            _flag(acted).label("acted"),
+            *(func.coalesce(held.c[outcome], 0).label(outcome) for outcome in HELD),
+        )
         .select_from(fire)
-        .join(Alert, Alert.id == fire.alert_id)
         .outerjoin(
             end,
             and_(
@@ -116,6 +137,8 @@ def _episodes(session: Session, window: Window) -> Any:
             ),
         )
         .outerjoin(ran, and_(ran.c.alert_id == fire.alert_id, ran.c.alert_episode == fire.episode))
+        .outerjoin(acked, acked.c.alert_id == fire.alert_id)
+        .outerjoin(held, and_(held.c.alert_id == fire.alert_id, held.c.episode == fire.episode))
         .outerjoin(
             prev,
             and_(
@@ -125,7 +148,7 @@ def _episodes(session: Session, window: Window) -> Any:
             ),
         )
         .where(fire.to_status == "firing", fire.at >= window.since, fire.at <= window.until)
-        .subquery("episodes")
+        .cte("fired")
     )
 
 
@@ -133,118 +156,156 @@ def _count_below(column: Any, seconds: int) -> Any:
     return func.sum(case((column < seconds, 1), else_=0))
 
 
-def _sums(session: Session, e: Any) -> dict[Key, dict[str, Any]]:
-    bounds = sorted({*(m * 60 for m in score.FOR_LADDER), score.SHORT_SECONDS})
-    gaps = [m * 60 for m in score.KEEP_LADDER]
-    columns = [
-        func.count().label("firings"),
-        func.count(func.distinct(e.c.alert_id)).label("alerts"),
-        func.sum(e.c.acted).label("acted"),
-        func.sum(e.c.flapping).label("flapping"),
-        func.sum(e.c.silenced).label("silenced"),
-        func.sum(e.c.inhibited).label("inhibited"),
-        func.count(e.c.duration).label("resolved"),
-        func.count(e.c.gap).label("refires"),
-        *(_count_below(e.c.duration, b).label(f"d_{b}") for b in bounds),
-        *(_count_below(e.c.gap, g).label(f"g_{g}") for g in gaps),
-    ]
-    for name in score.CONTEXT_LABELS:
-        label = e.c[f"l_{name}"]
-        columns += [
-            func.count(label).label(f"n_{name}"),
-            func.count(func.distinct(label)).label(f"u_{name}"),
-            func.min(label).label(f"v_{name}"),
-        ]
-    rows = session.execute(
-        select(e.c.source, e.c.alertname, *columns).group_by(e.c.source, e.c.alertname)
-    ).mappings()
-    out: dict[Key, dict[str, Any]] = {}
-    for row in rows:
-        firings = int(row["firings"])
-        out[(row["source"], row["alertname"])] = {
-            "firings": firings,
-            "alerts": int(row["alerts"]),
-            "acted": int(row["acted"] or 0),
-            "flapping": int(row["flapping"] or 0),
-            "silenced": int(row["silenced"] or 0),
-            "inhibited": int(row["inhibited"] or 0),
-            "resolved": int(row["resolved"]),
-            "refires": int(row["refires"]),
-            "shorter_than": {b: int(row[f"d_{b}"] or 0) for b in bounds},
-            "gaps_shorter_than": {g: int(row[f"g_{g}"] or 0) for g in gaps},
-            "common_labels": {
-                name: str(row[f"v_{name}"])
-                for name in score.CONTEXT_LABELS
-                if row[f"n_{name}"] == firings and row[f"u_{name}"] == 1
-            },
-        }
-    return out
+_BOUNDS = sorted({*(m * 60 for m in score.FOR_LADDER), score.SHORT_SECONDS})
+_GAPS = [m * 60 for m in score.KEEP_LADDER]
 
 
-def _medians(session: Session, e: Any) -> dict[Key, float]:
-    """Median duration of the resolved firings per signature, with window functions (the
-    middle row, or the mean of the two middle rows), the same SQL on both dialects."""
-    part = (e.c.source, e.c.alertname)
+def _signed(fired: Any) -> Any:
+    """One row per alert that fired in the window: its signature, context labels and the
+    sums of its firings (a CTE). Grouping by the integer ``alert_id`` first means the labels
+    are read from JSON once per alert, and the distinct alerts of a signature are rows."""
+    f = fired.c
+    per_alert = (
+        select(
+            f.alert_id,
+            func.count().label("firings"),
+            func.sum(f.acted).label("acted"),
+            func.sum(f.flapping).label("flapping"),
+            func.sum(f.silenced).label("silenced"),
+            func.sum(f.inhibited).label("inhibited"),
+            func.count(f.duration).label("resolved"),
+            func.count(f.gap).label("refires"),
+            *(_count_below(f.duration, b).label(f"d_{b}") for b in _BOUNDS),
+            *(_count_below(f.gap, g).label(f"g_{g}") for g in _GAPS),
+        )
+        .group_by(f.alert_id)
+        .subquery("per_alert")
+    )
+    alertname = func.coalesce(Alert.labels["alertname"].as_string(), literal(score.NO_ALERTNAME))
+    return (
+        select(
+            Alert.source.label("source"),
+            alertname.label("alertname"),
+            # The signature as a number (its lowest alert id): the figures below group, sort
+            # and join on it instead of on two strings.
+            func.min(Alert.id).over(partition_by=(Alert.source, alertname)).label("sig"),
+            per_alert,
+            *(Alert.labels[name].as_string().label(f"l_{name}") for name in score.CONTEXT_LABELS),
+        )
+        .join_from(per_alert, Alert, Alert.id == per_alert.c.alert_id)
+        .cte("signed")
+    )
+
+
+def _medians(fired: Any, signed: Any, sums: Any) -> Any:
+    """Median duration of the resolved firings per signature, with a window function (the
+    middle row, or the mean of the two middle rows), the same SQL on both dialects. The
+    rows counted are the signature's ``resolved`` sum, so one sort numbers them."""
     ranked = (
         select(
-            e.c.source,
-            e.c.alertname,
-            e.c.duration,
-            func.row_number().over(partition_by=part, order_by=e.c.duration).label("n"),
-            func.count().over(partition_by=part).label("total"),
+            signed.c.sig,
+            fired.c.duration,
+            func.row_number().over(partition_by=signed.c.sig, order_by=fired.c.duration).label("n"),
         )
-        .where(e.c.duration.is_not(None))
+        .join_from(fired, signed, signed.c.alert_id == fired.c.alert_id)
+        .where(fired.c.duration.is_not(None))
         .subquery("ranked")
     )
-    rows = session.execute(
-        select(ranked.c.source, ranked.c.alertname, func.avg(ranked.c.duration))
-        .where(
-            or_(
-                ranked.c.n == (ranked.c.total + 1) / 2,
-                ranked.c.n == (ranked.c.total + 2) / 2,
-            )
-        )
-        .group_by(ranked.c.source, ranked.c.alertname)
+    total = sums.c.resolved
+    return (
+        select(ranked.c.sig, func.avg(ranked.c.duration).label("median"))
+        .join_from(ranked, sums, sums.c.sig == ranked.c.sig)
+        .where(or_(ranked.c.n == (total + 1) / 2, ranked.c.n == (total + 2) / 2))
+        .group_by(ranked.c.sig)
+        .subquery("medians")
     )
-    return {(s, a): float(m) for s, a, m in rows}
 
 
-def _peaks(session: Session, e: Any) -> dict[Key, int]:
-    """Most distinct alerts of a signature that started firing within one slot."""
+def _peaks(fired: Any, signed: Any) -> Any:
+    """Most distinct alerts of a signature that started firing within one slot: the
+    (alert, slot) pairs are made distinct first, so each slot's count is a plain count."""
+    pairs = select(fired.c.alert_id, fired.c.slot).distinct().subquery("pairs")
     per_slot = (
-        select(
-            e.c.source,
-            e.c.alertname,
-            func.count(func.distinct(e.c.alert_id)).label("alerts"),
-        )
-        .group_by(e.c.source, e.c.alertname, e.c.slot)
+        select(signed.c.sig, func.count().label("alerts"))
+        .join_from(pairs, signed, signed.c.alert_id == pairs.c.alert_id)
+        .group_by(signed.c.sig, pairs.c.slot)
         .subquery("per_slot")
     )
-    rows = session.execute(
-        select(per_slot.c.source, per_slot.c.alertname, func.max(per_slot.c.alerts)).group_by(
-            per_slot.c.source, per_slot.c.alertname
-        )
+    return (
+        select(per_slot.c.sig, func.max(per_slot.c.alerts).label("peak"))
+        .group_by(per_slot.c.sig)
+        .subquery("peaks")
     )
-    return {(s, a): int(p) for s, a, p in rows}
+
+
+def _statement(session: Session, window: Window) -> Any:
+    """Every signature's sums, median and peak in one statement, so the per-firing facts
+    (``fired``) and the per-alert rows (``signed``) are computed once, not once per figure.
+    A label is common to a signature when every alert has it with one value (min = max)."""
+    fired = _fired(session, window)
+    signed = _signed(fired)
+    c = signed.c
+    peaks = _peaks(fired, signed)
+    columns = [
+        func.sum(c.firings).label("firings"),
+        func.count().label("alerts"),
+        *(
+            func.sum(c[name]).label(name)
+            for name in ("acted", "flapping", "silenced", "inhibited", "resolved", "refires")
+        ),
+        *(func.sum(c[f"d_{b}"]).label(f"d_{b}") for b in _BOUNDS),
+        *(func.sum(c[f"g_{g}"]).label(f"g_{g}") for g in _GAPS),
+    ]
+    for name in score.CONTEXT_LABELS:
+        label = c[f"l_{name}"]
+        columns += [
+            func.count(label).label(f"n_{name}"),
+            func.min(label).label(f"v_{name}"),
+            func.max(label).label(f"w_{name}"),
+        ]
+    sums = (
+        select(c.sig, c.source, c.alertname, *columns)
+        .group_by(c.sig, c.source, c.alertname)
+        .cte("sums")
+    )
+    medians = _medians(fired, signed, sums)
+    return (
+        select(sums, medians.c.median, peaks.c.peak)
+        .join_from(sums, medians, medians.c.sig == sums.c.sig, isouter=True)
+        .join(peaks, peaks.c.sig == sums.c.sig, isouter=True)
+    )
 
 
 def facts(session: Session, window: Window) -> list[score.Facts]:
     """The facts of every signature that fired in the window."""
     without_jit(session)
-    e = _episodes(session, window)
-    sums = _sums(session, e)
-    medians = _medians(session, e) if sums else {}
-    peaks = _peaks(session, e) if sums else {}
-    return [
-        score.Facts(
-            source=key[0],
-            alertname=key[1],
-            median_seconds=medians.get(key),
-            peak=peaks.get(key, 0),
-            **values,
+    out = []
+    for row in session.execute(_statement(session, window)).mappings():
+        alerts = int(row["alerts"])
+        out.append(
+            score.Facts(
+                source=row["source"],
+                alertname=row["alertname"],
+                firings=int(row["firings"]),
+                alerts=alerts,
+                acted=int(row["acted"] or 0),
+                flapping=int(row["flapping"] or 0),
+                silenced=int(row["silenced"] or 0),
+                inhibited=int(row["inhibited"] or 0),
+                resolved=int(row["resolved"]),
+                median_seconds=None if row["median"] is None else float(row["median"]),
+                shorter_than={b: int(row[f"d_{b}"] or 0) for b in _BOUNDS},
+                refires=int(row["refires"]),
+                gaps_shorter_than={g: int(row[f"g_{g}"] or 0) for g in _GAPS},
+                peak=int(row["peak"] or 0),
+                common_labels={
+                    name: str(row[f"v_{name}"])
+                    for name in score.CONTEXT_LABELS
+                    if row[f"n_{name}"] == alerts and row[f"v_{name}"] == row[f"w_{name}"]
+                },
+            )
         )
-        for key, values in sums.items()
-    ]
+    return out
 
 
 def _offender(rank: int, a: score.Assessment) -> OffenderOut:
