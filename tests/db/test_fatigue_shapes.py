@@ -146,3 +146,24 @@ def test_a_signature_of_several_alerts(session: Session) -> None:
     assert (shared.refires, shared.gaps_shorter_than) == (1, {300: 1, 600: 1, 900: 1, 1800: 1})
     # service differs, team is missing on alert 3; alert 4 (cluster us) did not fire in it.
     assert shared.common_labels == {"cluster": "eu", "env": "prod"}
+
+
+def test_the_median_of_an_even_number_of_firings_is_the_mean_of_the_middle_two(
+    session: Session,
+) -> None:
+    """Four resolved firings of 60, 120, 180 and 600 s: the median is (120 + 180) / 2."""
+    insert_rows(
+        session,
+        Alert.__table__,  # type: ignore[arg-type]
+        [_alert(n, {"alertname": "Even", "instance": f"h{n}"}) for n in (1, 2, 3, 4)],
+    )
+    events = []
+    for n, seconds in zip((1, 2, 3, 4), (600, 60, 180, 120), strict=True):
+        events += [
+            _event(n, 1, "firing", _at(10 * n)),
+            _event(n, 1, "resolved", _at(10 * n) + timedelta(seconds=seconds)),
+        ]
+    insert_rows(session, AlertEvent.__table__, events)  # type: ignore[arg-type]
+    session.commit()
+    [even] = service.facts(session, WEEK)
+    assert (even.resolved, even.median_seconds) == (4, 150.0)

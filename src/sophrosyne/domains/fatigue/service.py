@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, union
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from sophrosyne.db.analytics import seconds_between, slot, without_jit
@@ -211,11 +211,15 @@ def _medians(fired: Any, signed: Any, sums: Any) -> Any:
         .where(fired.c.duration.is_not(None))
         .subquery("ranked")
     )
-    total = sums.c.resolved
+    # An integer in the database too: PostgreSQL's sum of a count is numeric, and numeric
+    # halves are not whole.
+    total = cast(sums.c.resolved, Integer)
     return (
         select(ranked.c.sig, func.avg(ranked.c.duration).label("median"))
         .join_from(ranked, sums, sums.c.sig == ranked.c.sig)
-        .where(or_(ranked.c.n == (total + 1) / 2, ranked.c.n == (total + 2) / 2))
+        # Integer halves: rows (n+1)//2 and (n+2)//2 are one row when n is odd, the two
+        # middle rows when it is even. (``/`` is true division in SQLAlchemy 2.)
+        .where(or_(ranked.c.n == (total + 1) // 2, ranked.c.n == (total + 2) // 2))
         .group_by(ranked.c.sig)
         .subquery("medians")
     )
