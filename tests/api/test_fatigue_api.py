@@ -7,6 +7,8 @@ import csv
 import io
 import json
 
+from fastapi import FastAPI
+
 from tests.api.helpers import Api, Clock, Tokens
 
 GENERIC = "/api/v1/alerts"
@@ -70,3 +72,22 @@ def test_a_bad_window_is_named(api: Api, tokens: Tokens) -> None:
 def test_an_ingest_token_may_not_read_it(api: Api, tokens: Tokens) -> None:
     assert api.as_(tokens.ingest).get("/api/v1/fatigue").status_code == 403
     assert api.as_(None).get("/api/v1/fatigue").status_code == 401
+
+
+def test_an_unchanged_report_is_reused_and_new_data_is_seen_at_once(
+    app: FastAPI, api: Api, clock: Clock, tokens: Tokens
+) -> None:
+    """Within a minute and with no new data the memo answers; one new firing (a new event
+    row) changes the watermark, so the next answer counts it, in the same minute."""
+    memo = app.state.sophrosyne.memo
+    _storm(api, clock)
+    first = api.as_(tokens.read).get("/api/v1/fatigue?window=24h").json()
+    again = api.as_(tokens.read).get("/api/v1/fatigue?window=24h").json()
+    assert again == first and (memo.misses, memo.hits) == (1, 1)
+    _fire(api, clock, "c2", "Calm")
+    after = api.as_(tokens.read).get("/api/v1/fatigue?window=24h").json()
+    assert after["firings"] == first["firings"] + 1 and memo.misses == 2
+    # Another window or limit is another report.
+    api.as_(tokens.read).get("/api/v1/fatigue?window=7d")
+    api.as_(tokens.read).get("/api/v1/fatigue?window=24h&limit=1")
+    assert memo.misses == 4

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from sophrosyne.api import memo
 from sophrosyne.api.deps import State, permit
 from sophrosyne.api.errors import ERROR_RESPONSES
 from sophrosyne.domains.accounts.principal import Principal
@@ -35,8 +36,7 @@ def fatigue_report(
     of each component and recommendations; the team score weights them by firings. The
     formula is in the README (Alert fatigue). Needs scope ``read``."""
     span = fatigue.Window.ending(window, state.clock())
-    with state.reading() as session:
-        report = fatigue.report(session, span, limit=limit)
+    report = memo.fatigue_report(state, span, limit=limit)
     if format == "csv":
         return Response(
             content=export.to_csv(report),

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sophrosyne.api.authcache import TokenCache
 from sophrosyne.api.groupcommit import GroupCommitter
+from sophrosyne.api.memo import Memo
 from sophrosyne.config import Settings
 from sophrosyne.crypto import Keyring
 from sophrosyne.domains.rules.service import RuleCache
@@ -48,6 +49,8 @@ class AppState:
     notifier: Any = None
     #: The time as authentication sees it (sessions, token expiry); tests replace it.
     clock: Callable[[], datetime] = field(default=utcnow)
+    #: Costly reports kept while the data they read is unchanged (``api.memo``).
+    memo: Memo = field(default_factory=Memo)
 
     def transaction(self) -> AbstractContextManager[Session]:
         """A session in a transaction that commits when the block ends without error."""

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from sophrosyne.api import memo
 from sophrosyne.api.deps import State
 from sophrosyne.domains.accounts.principal import Principal
 from sophrosyne.domains.fatigue import service as fatigue
@@ -27,8 +28,7 @@ def fatigue_page(
     window: Annotated[str, Query(max_length=8)] = "7d",
 ) -> Response:
     span = fatigue.Window.ending(window, state.clock())
-    with state.reading() as session:
-        report = fatigue.report(session, span)
+    report = memo.fatigue_report(state, span)
     return pages_of(request).render(
         request,
         "fatigue.html",

@@ -343,6 +343,23 @@ def _offender(rank: int, a: score.Assessment) -> OffenderOut:
     )
 
 
+def watermark(session: Session) -> tuple[Any, ...]:
+    """What changes whenever a figure of the report may: the highest id of the events,
+    decisions, runs and tasks, and the latest acknowledgement (one statement, each an index
+    lookup). Equal watermarks and windows give equal reports."""
+    return tuple(
+        session.execute(
+            select(
+                select(func.max(AlertEvent.id)).scalar_subquery(),
+                select(func.max(AlertDecision.id)).scalar_subquery(),
+                select(func.max(Run.id)).scalar_subquery(),
+                select(func.max(Task.id)).scalar_subquery(),
+                select(func.max(Incident.acknowledged_at)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
 def report(session: Session, window: Window, *, limit: int = TOP) -> FatigueReport:
     """The team's figures and its ``limit`` worst signatures."""
     assessed = score.ranked([score.assess(f, window.days) for f in facts(session, window)])
