@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +14,7 @@ from pydantic import (
     field_validator,
 )
 
+from sophrosyne.domains.oncall.schemas import TimeZoneName
 from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matcher
 from sophrosyne.errors import FieldError
 
@@ -50,18 +50,9 @@ class RecurrenceSpec(BaseModel):
     )
     start_time: time = Field(description="local wall-clock time, e.g. 02:00")
     duration_minutes: int = Field(ge=1, le=MAX_DURATION_MINUTES)
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     valid_from: date | None = None
     valid_until: date | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
 
     @field_validator("start_time")
     @classmethod

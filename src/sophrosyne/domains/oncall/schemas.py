@@ -7,16 +7,27 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 
 from sophrosyne.domains.actions.schemas import Name
 
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+    return value
+
+
+#: An IANA time zone name (``Europe/Paris``), checked against the system's zone database.
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,199}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -63,17 +74,8 @@ class ScheduleSpec(BaseModel):
 
     name: Name
     description: str = Field(default="", max_length=2000)
-    time_zone: str = "UTC"
+    time_zone: TimeZoneName = "UTC"
     layers: list[LayerSpec] = Field(min_length=1, max_length=20)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
 
 
 class OverrideSpec(BaseModel):
