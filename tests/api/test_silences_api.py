@@ -77,3 +77,42 @@ def test_silenced_alert_over_http_records_the_decision(api: Api, firing_payload:
     [decision] = detail["decisions"]
     assert decision["outcome"] == "silenced"
     assert f"silence {silence['id']} by token:writer: known" == decision["detail"]
+
+
+def test_what_each_silence_matched_and_which_end_soon(api: Api, tokens: Tokens) -> None:
+    """A silence made before its alert fired held that episode back; one made while an alert
+    already fires holds it back from then on (no decision, but it matches it firing); one
+    whose matcher has a typo matched nothing. ``expiring_within`` keeps those ending soon."""
+    now = datetime.now(UTC)
+
+    def silence(matcher: str, hours: int) -> int:
+        body = {
+            "matchers": [matcher],
+            "comment": "c",
+            "ends_at": _iso(now + timedelta(hours=hours)),
+        }
+        reply = api.post("/api/v1/silences", json=body)
+        assert reply.status_code == 201, reply.text
+        return int(reply.json()["id"])
+
+    def fire(name: str) -> None:
+        alert = {"labels": {"alertname": name, "instance": "db1"}, "status": "firing"}
+        assert api.post("/api/v1/alerts", json=alert).status_code == 200
+
+    before = silence('alertname="DiskFull"', 1)
+    fire("DiskFull")
+    fire("CpuHigh")
+    during = silence('alertname="CpuHigh"', 5)
+    typo = silence('alertname="DiskFul"', 1)
+    listed = {s["id"]: s for s in api.as_(tokens.read).get("/api/v1/silences").json()}
+    facts = {
+        i: (s["held_back"], s["firing_matched"], s["matched_nothing"]) for i, s in listed.items()
+    }
+    assert facts == {before: (1, 1, False), during: (0, 1, False), typo: (0, 0, True)}
+    assert 3000 < listed[before]["expires_in_seconds"] <= 3600
+    nothing = api.get("/api/v1/silences?matched_nothing=true").json()
+    assert [s["id"] for s in nothing] == [typo]
+    soon = api.get("/api/v1/silences?expiring_within=7200").json()
+    assert sorted(s["id"] for s in soon) == sorted([before, typo])
+    assert api.get(f"/api/v1/silences/{before}").json()["held_back"] == 1
+    assert api.get("/api/v1/silences?expiring_within=0").status_code == 422

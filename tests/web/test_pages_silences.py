@@ -162,3 +162,20 @@ def test_a_viewer_posting_anyway_is_refused_and_audited(
     with session_factory() as s:
         denied = s.scalars(select(AuditEntry).where(AuditEntry.action == "auth.denied")).all()
     assert len(denied) == 4
+
+
+def test_the_page_says_which_silences_matched_nothing_and_end_soon(api: Api, person: Any) -> None:
+    now = datetime.now(UTC)
+    alert = {"labels": {"alertname": "DiskFull", "instance": "db1"}, "status": "firing"}
+    assert api.post("/api/v1/alerts", json=alert).status_code == 200
+    useful = _silence(api, 'alertname="DiskFull"', "known", now, now + timedelta(days=3))
+    typo = _silence(api, 'alertname="DiskFul"', "typo", now, now + timedelta(hours=2))
+    page = person("vera").get("/silences")
+    active = _section(page.text, "active")
+    rows = dict(re.findall(r'id="silence-(\d+)">(.*?)</tr>', active, re.S))
+    assert "1 firing now" in rows[str(useful)] and "matched nothing" not in rows[str(useful)]
+    assert "matched nothing" in rows[str(typo)] and "ends within 24 h" in rows[str(typo)]
+    assert "ends within 24 h" not in rows[str(useful)]
+    summary = re.search(r'id="silence-summary">(.*?)</p>', page.text, re.S)
+    assert summary is not None
+    assert summary.group(1).startswith("1 active silence ending within 24 h; 1 active silence")

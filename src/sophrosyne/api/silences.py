@@ -66,13 +66,30 @@ def list_silences(
     silence_state: Annotated[
         SilenceState | None, Query(alias="state", description="active, pending or expired")
     ] = None,
+    matched_nothing: Annotated[
+        bool | None,
+        Query(description="true: only silences that held back nothing and match no firing alert"),
+    ] = None,
+    expiring_within: Annotated[
+        int | None,
+        Query(ge=1, description="Only unexpired silences ending within this many seconds"),
+    ] = None,
 ) -> list[SilenceOut]:
+    """Newest first, each with what it held back and what it matches firing now."""
     now = state.clock()
     with state.reading() as session:
-        return [
-            silences.to_out(s, now)
-            for s in silences.list_all(session, now=now, state=silence_state)
+        found = silences.to_outs(
+            session, silences.list_all(session, now=now, state=silence_state), now=now
+        )
+    if matched_nothing is not None:
+        found = [s for s in found if s.matched_nothing == matched_nothing]
+    if expiring_within is not None:
+        found = [
+            s
+            for s in found
+            if s.expires_in_seconds is not None and s.expires_in_seconds <= expiring_within
         ]
+    return found
 
 
 @router.get("/{silence_id}", response_model=SilenceOut, summary="Look up a silence")
@@ -83,7 +100,8 @@ def get_silence(
 ) -> SilenceOut:
     now = state.clock()
     with state.reading() as session:
-        return silences.to_out(silences.get(session, silence_id), now)
+        [out] = silences.to_outs(session, [silences.get(session, silence_id)], now=now)
+    return out
 
 
 @router.post("/{silence_id}/expire", response_model=SilenceOut, summary="End a silence now")

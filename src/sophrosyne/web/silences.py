@@ -40,7 +40,7 @@ def _page(
 ) -> Response:
     now = utcnow()
     with state.reading() as session:
-        every = [silences.to_out(s, now) for s in silences.list_all(session, now=now)]
+        every = silences.to_outs(session, silences.list_all(session, now=now), now=now)
     by_state: dict[str, list[SilenceOut]] = {"active": [], "pending": [], "expired": []}
     for s in every:
         by_state[s.state].append(s)

@@ -75,12 +75,18 @@ class SilenceIndex:
             else:
                 self._anchored.setdefault(anchor, []).append(position)
 
-    def first(self, labels: Mapping[str, str], now: datetime) -> CompiledSilence | None:
+    def _candidates(self, labels: Mapping[str, str]) -> list[CompiledSilence]:
         positions = list(self._loose)
         for item in labels.items():
             positions += self._anchored.get(item, ())
-        for position in sorted(positions):
-            silence = self.silences[position]
+        return [self.silences[p] for p in sorted(positions)]
+
+    def first(self, labels: Mapping[str, str], now: datetime) -> CompiledSilence | None:
+        for silence in self._candidates(labels):
             if silence.active_at(now) and silence.matches(labels):
                 return silence
         return None
+
+    def matching(self, labels: Mapping[str, str]) -> list[CompiledSilence]:
+        """Every silence whose matchers match ``labels``, whatever the time."""
+        return [s for s in self._candidates(labels) if s.matches(labels)]

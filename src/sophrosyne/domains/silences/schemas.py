@@ -39,3 +39,17 @@ class SilenceOut(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    held_back: int = Field(
+        default=0, description="Alert episodes this silence held back (decisions recorded)."
+    )
+    firing_matched: int = Field(
+        default=0, description="Alerts firing now that it matches (active silences only)."
+    )
+    matched_nothing: bool = Field(
+        default=False,
+        description="Held back nothing and matches no firing alert: a typo in a matcher, or "
+        "a silence that is no longer needed.",
+    )
+    expires_in_seconds: float | None = Field(
+        default=None, description="Until it ends (active and pending silences)."
+    )

@@ -5,14 +5,16 @@ Every change bumps the catalog revision, so ``RuleCache`` reloads the silences w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sophrosyne.domains.actions import service as actions
+from sophrosyne.domains.alerts.models import Alert, AlertDecision
 from sophrosyne.domains.rules.matching import MatcherSyntaxError, parse_matcher, parse_matchers
-from sophrosyne.domains.silences.active import CompiledSilence, state_of
+from sophrosyne.domains.silences.active import CompiledSilence, SilenceIndex, state_of
 from sophrosyne.domains.silences.models import Silence
 from sophrosyne.domains.silences.schemas import SilenceOut, SilenceSpec, SilenceState
 from sophrosyne.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -86,6 +88,57 @@ def expire(session: Session, silence_id: int, *, now: datetime) -> Silence:
     return silence
 
 
+def _held_back(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    """Alert episodes each silence held back, from the decisions ingest recorded (one grouped
+    query over the silences listed)."""
+    if not ids:
+        return {}
+    names = {f"silence:{i}": i for i in ids}
+    rows = session.execute(
+        select(AlertDecision.rule_name, func.count())
+        .where(AlertDecision.outcome == "silenced", AlertDecision.rule_name.in_(list(names)))
+        .group_by(AlertDecision.rule_name)
+    )
+    return {names[name]: int(count) for name, count in rows}
+
+
+def _firing_matched(session: Session, active: Sequence[Silence]) -> dict[int, int]:
+    """Firing alerts each active silence matches. An alert already firing when the silence
+    was made has no decision (ingest records one at a state change), yet it is silenced from
+    then on: it counts here. The index keeps this to a few matcher checks per alert."""
+    if not active:
+        return {}
+    compiled = [_compiled(s) for s in active]
+    index = SilenceIndex(compiled)
+    counts = dict.fromkeys((s.id for s in active), 0)
+    labels_of = session.scalars(select(Alert.labels).where(Alert.status == "firing"))
+    for labels in labels_of:
+        for silence in index.matching(labels):
+            counts[silence.id] += 1
+    return counts
+
+
+def to_outs(session: Session, found: Sequence[Silence], *, now: datetime) -> list[SilenceOut]:
+    """Silences as listed: with what each held back, what it matches firing now, whether it
+    matched nothing, and how long it has left."""
+    held = _held_back(session, [s.id for s in found])
+    active = [s for s in found if state_of(s.starts_at, s.ends_at, now) == "active"]
+    firing = _firing_matched(session, active)
+    out = []
+    for silence in found:
+        item = to_out(silence, now)
+        item.held_back = held.get(silence.id, 0)
+        item.firing_matched = firing.get(silence.id, 0)
+        # A pending silence has had no chance yet; every other one is judged.
+        item.matched_nothing = (
+            item.state != "pending" and item.held_back == 0 and item.firing_matched == 0
+        )
+        if item.state != "expired":
+            item.expires_in_seconds = (silence.ends_at - now).total_seconds()
+        out.append(item)
+    return out
+
+
 def to_out(silence: Silence, now: datetime) -> SilenceOut:
     return SilenceOut(
         id=silence.id,
@@ -105,15 +158,16 @@ def to_out(silence: Silence, now: datetime) -> SilenceOut:
 def compile_unexpired(session: Session, *, now: datetime) -> list[CompiledSilence]:
     """Silences active or pending at ``now``, compiled, for the ingest path's cache."""
     rows = session.scalars(select(Silence).where(Silence.ends_at > now).order_by(Silence.id))
-    return [
-        CompiledSilence(
-            id=s.id,
-            matchers=parse_matchers(s.matchers),
-            author=s.author,
-            comment=s.comment,
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            expire_on_resolve=s.expire_on_resolve,
-        )
-        for s in rows
-    ]
+    return [_compiled(s) for s in rows]
+
+
+def _compiled(s: Silence) -> CompiledSilence:
+    return CompiledSilence(
+        id=s.id,
+        matchers=parse_matchers(s.matchers),
+        author=s.author,
+        comment=s.comment,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        expire_on_resolve=s.expire_on_resolve,
+    )
