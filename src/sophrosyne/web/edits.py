@@ -59,3 +59,9 @@ def local_input(value: datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def checked(values: list[str] | None) -> bool:
+    """A checkbox posted after a hidden ``false`` of the same name: ticked sends both, so the
+    last value wins (unticked, only the hidden one arrives)."""
+    return (values or [""])[-1] == "true"

@@ -27,7 +27,7 @@ from sophrosyne.domains.accounts.schemas import (
 )
 from sophrosyne.errors import Conflict, Forbidden, ValidationFailed
 from sophrosyne.flows import accounts
-from sophrosyne.web.edits import by_field
+from sophrosyne.web.edits import by_field, checked
 from sophrosyne.web.guard import PageRoute, page, see_other
 from sophrosyne.web.render import pages_of
 
@@ -86,8 +86,7 @@ def create_user(
     password: Annotated[str, Form(max_length=4096)] = "",
     must_change_password: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    # A checkbox sends a hidden "false" then "true" when ticked: the last value wins.
-    must_change = (must_change_password or [""])[-1] == "true"
+    must_change = checked(must_change_password)
     shown = {
         "username": username,
         "display_name": display_name,

@@ -18,7 +18,7 @@ from sophrosyne.domains.silences import service as silences
 from sophrosyne.domains.silences.schemas import SilenceOut, SilenceSpec
 from sophrosyne.errors import FieldError, ValidationFailed
 from sophrosyne.flows import silencing
-from sophrosyne.web.edits import by_field, local_input, local_time
+from sophrosyne.web.edits import by_field, checked, local_input, local_time
 from sophrosyne.web.guard import PageRoute, page, see_other
 from sophrosyne.web.render import pages_of
 
@@ -95,7 +95,7 @@ def create_silence(
     ends_at: Annotated[str, Form(max_length=40)] = "",
     expire_on_resolve: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    on_resolve = (expire_on_resolve or [""])[-1] == "true"
+    on_resolve = checked(expire_on_resolve)
     shown = {
         "matchers": matchers,
         "comment": comment,
